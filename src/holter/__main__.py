@@ -1,0 +1,4 @@
+"""``python -m holter`` is the ``holter`` command."""
+from holter.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,308 @@
+/* module.c - holter._core: PyInit, the method table and fork handling.
+ *
+ * Glue only: each function checks its arguments and calls the module that
+ * does the work. Types are in src/holter/_core.pyi.
+ */
+#include "core.h"
+
+#include "assets.h"
+#include "http.h"
+#include "threadstacks.h"
+
+#include <pthread.h>
+#include <time.h>
+
+#define MAX_FILES 100000        /* traced files; beyond this, files are not traced */
+#define STACKS_INTERVAL_S 0.1   /* stack snapshots per second while watched: 10 */
+
+core_state core = { .extra_index = -1 };
+
+static PyObject *registered;    /* owned dict: path (bytes) -> file id, for register_file */
+
+double
+core_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* --- fork ------------------------------------------------------------- */
+
+static void
+before_fork(void)
+{
+    if (core.counts != NULL)
+        pthread_mutex_lock(&core.counts->lock);     /* no reader mid-copy in the child */
+}
+
+static void
+after_fork_parent(void)
+{
+    if (core.counts != NULL)
+        pthread_mutex_unlock(&core.counts->lock);
+}
+
+/* The child has only the forking thread: our native threads are gone. The
+ * hook keeps counting in the child; serving stays with the parent. */
+static void
+after_fork_child(void)
+{
+    if (core.counts != NULL)
+        linecounts_after_fork_child(core.counts);
+    threadstacks_after_fork_child();
+    http_after_fork_child();
+}
+
+/* Creates the tables once per process. */
+static int
+ensure_init(void)
+{
+    static int forks_hooked;
+    if (core.counts == NULL) {
+        core.counts = linecounts_new(MAX_FILES);
+        if (core.counts == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        core.started_at = core_now();
+    }
+    if (!forks_hooked) {
+        if (pthread_atfork(before_fork, after_fork_parent, after_fork_child) != 0) {
+            PyErr_SetString(PyExc_RuntimeError, "holter: pthread_atfork failed");
+            return -1;
+        }
+        forks_hooked = 1;
+    }
+    return coderec_init();
+}
+
+/* --- tracing ---------------------------------------------------------- */
+
+static PyObject *
+start_tracing(PyObject *mod, PyObject *args)
+{
+    PyObject *resolver;
+    int floor = 0;
+    if (!PyArg_ParseTuple(args, "O|p:start_tracing", &resolver, &floor))
+        return NULL;
+    if (!PyCallable_Check(resolver)) {
+        PyErr_SetString(PyExc_TypeError, "resolver must be callable");
+        return NULL;
+    }
+    if (core.hooked) {
+        PyErr_SetString(PyExc_RuntimeError, "holter is already tracing; call holter.stop() first");
+        return NULL;
+    }
+    if (ensure_init() < 0)
+        return NULL;
+    Py_XSETREF(core.resolver, Py_NewRef(resolver));
+    core.floor = floor;
+    core.generation++;          /* decisions of an earlier session are stale */
+    core.hooked = 1;            /* before install: the 3.11 installer checks it */
+    if (hook_install() < 0) {
+        core.hooked = 0;
+        Py_CLEAR(core.resolver);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+stop_tracing(PyObject *mod, PyObject *unused)
+{
+    if (!core.hooked)
+        Py_RETURN_NONE;
+    core.hooked = 0;
+    int rc = hook_uninstall();
+    Py_CLEAR(core.resolver);
+    if (rc < 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+register_file(PyObject *mod, PyObject *args)
+{
+    const char *path;
+    Py_buffer source = {0};
+    PyObject *source_obj;
+    if (!PyArg_ParseTuple(args, "yO:register_file", &path, &source_obj))
+        return NULL;
+    if (ensure_init() < 0)
+        return NULL;
+    /* Get-or-add in C, where no other thread can run in between. */
+    if (registered == NULL && (registered = PyDict_New()) == NULL)
+        return NULL;
+    PyObject *key = PyBytes_FromString(path);                     /* owned */
+    if (key == NULL)
+        return NULL;
+    PyObject *known = PyDict_GetItemWithError(registered, key);   /* borrowed */
+    if (known != NULL || PyErr_Occurred()) {
+        Py_DECREF(key);
+        return Py_XNewRef(known);
+    }
+    if (source_obj != Py_None && PyObject_GetBuffer(source_obj, &source, PyBUF_SIMPLE) < 0) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    lc_file_t *f = linecounts_add(core.counts, path,
+                                  source_obj != Py_None ? source.buf : NULL,
+                                  source_obj != Py_None ? (size_t)source.len : 0);
+    if (source_obj != Py_None)
+        PyBuffer_Release(&source);
+    if (f == NULL) {
+        Py_DECREF(key);
+        return PyLong_FromLong(-1);     /* table full or no memory: not traced */
+    }
+    PyObject *id = PyLong_FromUnsignedLong(f->id);
+    if (id == NULL || PyDict_SetItem(registered, key, id) < 0)
+        Py_CLEAR(id);
+    Py_DECREF(key);
+    return id;
+}
+
+static PyObject *
+file_id(PyObject *mod, PyObject *arg)
+{
+    if (!PyBytes_Check(arg)) {
+        PyErr_SetString(PyExc_TypeError, "path must be bytes");
+        return NULL;
+    }
+    PyObject *id = registered ? PyDict_GetItemWithError(registered, arg) : NULL;  /* borrowed */
+    if (id == NULL && PyErr_Occurred())
+        return NULL;
+    return Py_NewRef(id != NULL ? id : Py_None);
+}
+
+static PyObject *
+line_counts(PyObject *mod, PyObject *arg)
+{
+    long id = PyLong_AsLong(arg);
+    if (id == -1 && PyErr_Occurred())
+        return NULL;
+    lc_file_t *f = core.counts && id >= 0 ? linecounts_get(core.counts, (uint32_t)id) : NULL;
+    if (f == NULL) {
+        PyErr_Format(PyExc_KeyError, "no traced file with id %ld", id);
+        return NULL;
+    }
+    uint32_t n = __atomic_load_n(&f->cap, __ATOMIC_RELAXED) + 64;
+    uint64_t *hits = PyMem_RawMalloc((size_t)n * sizeof(uint64_t));
+    if (hits == NULL)
+        return PyErr_NoMemory();
+    linecounts_copy_hits(core.counts, f, hits, &n);
+    PyObject *d = PyDict_New();                                  /* owned */
+    for (uint32_t line = 0; d != NULL && line < n; line++) {
+        if (hits[line] == 0)
+            continue;
+        PyObject *k = PyLong_FromUnsignedLong(line);
+        PyObject *v = PyLong_FromUnsignedLongLong(hits[line]);
+        if (k == NULL || v == NULL || PyDict_SetItem(d, k, v) < 0)
+            Py_CLEAR(d);
+        Py_XDECREF(k);
+        Py_XDECREF(v);
+    }
+    PyMem_RawFree(hits);
+    return d;
+}
+
+/* --- serving ---------------------------------------------------------- */
+
+static PyObject *
+serve(PyObject *mod, PyObject *args)
+{
+    const char *host, *token;
+    int port;
+    if (!PyArg_ParseTuple(args, "siz:serve", &host, &port, &token))
+        return NULL;
+    if (port < 0 || port > 65535) {
+        PyErr_SetString(PyExc_ValueError, "port must be in 0..65535");
+        return NULL;
+    }
+    if (ensure_init() < 0 || threadstacks_start(STACKS_INTERVAL_S) < 0)
+        return NULL;
+    char err[256];
+    int bound = http_start(host, port, token, err, sizeof(err));
+    if (bound < 0) {
+        threadstacks_stop();
+        PyErr_SetString(PyExc_OSError, err);
+        return NULL;
+    }
+    return PyLong_FromLong(bound);
+}
+
+static PyObject *
+stop_serving(PyObject *mod, PyObject *unused)
+{
+    Py_BEGIN_ALLOW_THREADS      /* joining the daemon's threads can take a moment */
+    http_stop();
+    Py_END_ALLOW_THREADS
+    threadstacks_stop();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+add_asset(PyObject *mod, PyObject *args)
+{
+    const char *name, *ctype;
+    Py_buffer data;
+    if (!PyArg_ParseTuple(args, "sy*s:add_asset", &name, &data, &ctype))
+        return NULL;
+    int rc = assets_put(name, data.buf, (size_t)data.len, ctype);
+    PyBuffer_Release(&data);
+    if (rc < 0) {
+        PyErr_Format(PyExc_ValueError, "cannot hold asset %s (too large or too many)", name);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+status(PyObject *mod, PyObject *unused)
+{
+    uint32_t nfiles = 0;
+    uint64_t events = core.counts ? linecounts_total_events(core.counts, &nfiles) : 0;
+    return Py_BuildValue(
+        "{s:s, s:O, s:I, s:K, s:K, s:K}",
+        "hook", hook_name,
+        "tracing", core.hooked ? Py_True : Py_False,
+        "files", (unsigned int)nfiles,
+        "line_events", (unsigned long long)events,
+        "hook_errors", (unsigned long long)core.hook_errors,
+        "dropped", (unsigned long long)(core.counts ? core.counts->dropped : 0));
+}
+
+static PyMethodDef methods[] = {
+    {"start_tracing", start_tracing, METH_VARARGS,
+     "start_tracing(resolver, floor=False): install the hook on every thread."},
+    {"stop_tracing", stop_tracing, METH_NOARGS, "Remove the hook from every thread."},
+    {"register_file", register_file, METH_VARARGS,
+     "register_file(path: bytes, source: bytes | None) -> id (the existing one if\n"
+     "the path is known), or -1 if the table is full."},
+    {"file_id", file_id, METH_O, "file_id(path: bytes) -> id, or None if not traced."},
+    {"line_counts", line_counts, METH_O, "line_counts(id) -> {line: hits}."},
+    {"serve", serve, METH_VARARGS,
+     "serve(host, port, token | None) -> bound port. Starts the native server."},
+    {"stop_serving", stop_serving, METH_NOARGS, "Stop the server and the stack snapshots."},
+    {"add_asset", add_asset, METH_VARARGS, "add_asset(name, data, content_type)."},
+    {"status", status, METH_NOARGS, "Counters: hook, tracing, files, events, errors."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef moduledef = {
+    PyModuleDef_HEAD_INIT, "holter._core", "holter's C core.", -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__core(void)
+{
+    PyObject *m = PyModule_Create(&moduledef);
+    if (m == NULL)
+        return NULL;
+    if (PyModule_AddStringConstant(m, "hook_name", hook_name) < 0 ||
+        PyModule_AddStringConstant(m, "__version__", HOLTER_VERSION) < 0) {
+        Py_DECREF(m);
+        return NULL;
+    }
+    return m;
+}

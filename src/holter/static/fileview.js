@@ -1,0 +1,241 @@
+// fileview.js - one traced file: source rows, hit counts, recency bars and
+// the lines threads are executing now.
+//
+// The rows are built once per file from /api/files/<id>/source (one HTML
+// string, so a 10,000-line file costs one parse). After that every poll
+// touches only what changed: a hit-count cell whose count moved, a bar whose
+// widths moved, a code cell whose executing marks moved. Data shapes are
+// those of docs/http-api.md.
+
+import { highlightSource, renderLine, byteColToIndex, escapeHtml } from "./highlight.js";
+
+const BAR_UNIT = 12;      // px per unit of a recency level (11 levels, each <= 1)
+const LEVELS = 11;
+const MAX_MARK_SPAN = 200; // lines: a longer `pos` highlights only its first lines
+
+export class FileView {
+  /**
+   * @param {HTMLElement} root  element the view renders into
+   * @param {number} id         file id
+   * @param {object|null} meta  the file's entry in /api/files, if known
+   * @param {{lines: string[], segs: Array, path: string}|null} source
+   *        highlighted source, or null when the file has no source
+   */
+  constructor(root, id, meta, source) {
+    this.root = root;
+    this.id = id;
+    this.meta = meta;
+    this.source = source;
+    this.lines = source ? source.lines : [];
+    this.segs = source ? source.segs : [];
+    this.rows = [];                 // rows[n - 1] is tr#line-n
+    this.hitCount = [];             // hitCount[n]: count shown for line n
+    this.barKey = new Map();        // line -> widths string currently drawn
+    this.exec = new Map();          // line -> {names, marks, key} drawn now
+    this.target = null;             // tr marked as the URL's line
+    this.build();
+  }
+
+  build() {
+    const path = this.source ? this.source.path : (this.meta ? this.meta.path : `file ${this.id}`);
+    this.root.innerHTML =
+      `<div class="file-head"><span class="file-path">${escapeHtml(path)}</span>` +
+      ` <span class="file-stats"></span></div>` +
+      (this.source ? "" : '<p class="notice">holter could not read this file\'s source; only counts are shown.</p>') +
+      '<table class="source"><tbody></tbody></table>';
+    this.stats = this.root.querySelector(".file-stats");
+    this.tbody = this.root.querySelector("tbody");
+    const n = this.source ? this.lines.length : (this.meta ? this.meta.lines : 0);
+    this.ensureRows(n);
+  }
+
+  // Append rows up to line n (all of them at build; later only for files
+  // without source whose counts name lines past the known end).
+  ensureRows(n) {
+    if (n <= this.rows.length) return;
+    const parts = [];
+    for (let i = this.rows.length; i < n; i++) {
+      const text = this.lines[i];
+      const code = text === undefined ? "" : renderLine(text, this.segs[i], null);
+      parts.push(`<tr id="line-${i + 1}"><td class="ln">${i + 1}</td><td class="hits"></td>` +
+        `<td class="bars"></td><td class="code">${code}</td></tr>`);
+    }
+    this.tbody.insertAdjacentHTML("beforeend", parts.join(""));
+    const all = this.tbody.rows;
+    for (let i = this.rows.length; i < all.length; i++) this.rows.push(all[i]);
+  }
+
+  row(n) {
+    return n >= 1 && n <= this.rows.length ? this.rows[n - 1] : null;
+  }
+
+  /** Apply a /api/files/<id>/lines body. */
+  applyLines(data) {
+    const hits = data.hits || [];
+    let maxLine = 0;
+    for (const h of hits) if (h[0] > maxLine) maxLine = h[0];
+    if (!this.source) this.ensureRows(maxLine);
+
+    // Hit counts: counts only grow, but a line that vanished is cleared too.
+    const seen = new Set();
+    for (const [line, count] of hits) {
+      seen.add(line);
+      if (this.hitCount[line] === count) continue;
+      const r = this.row(line);
+      if (!r) continue;
+      this.hitCount[line] = count;
+      r.cells[1].textContent = count ? String(count) : "";
+    }
+    if (seen.size !== this.countedLines) {
+      for (let line = 1; line < this.hitCount.length; line++) {
+        if (this.hitCount[line] && !seen.has(line)) {
+          this.hitCount[line] = 0;
+          const r = this.row(line);
+          if (r) r.cells[1].textContent = "";
+        }
+      }
+    }
+    this.countedLines = seen.size;
+
+    // Recency bars: level 0 (most recent) first and lightest.
+    const recentSeen = new Set();
+    for (const [line, levels] of data.recent || []) {
+      const r = this.row(line);
+      if (!r) continue;
+      recentSeen.add(line);
+      const widths = [];
+      for (let c = 0; c < LEVELS; c++) widths.push((Math.max(0, Number(levels[c]) || 0) * BAR_UNIT).toFixed(1));
+      const key = widths.join(",");
+      if (this.barKey.get(line) === key) continue;
+      let bar = r.cells[2].firstChild;
+      if (!bar) {
+        bar = document.createElement("div");
+        bar.className = "bar";
+        bar.innerHTML = "<i></i>".repeat(LEVELS);
+        r.cells[2].appendChild(bar);
+      }
+      const segs = bar.children;
+      const old = (this.barKey.get(line) || "").split(",");
+      for (let c = 0; c < LEVELS; c++) {
+        if (old[c] !== widths[c]) segs[c].style.width = widths[c] + "px";
+      }
+      bar.title = "recent activity, most recent first: " +
+        levels.map((v) => Number(v).toFixed(2)).join(" ");
+      this.barKey.set(line, key);
+    }
+    for (const line of this.barKey.keys()) {
+      if (!recentSeen.has(line)) {
+        this.row(line)?.cells[2].replaceChildren();
+        this.barKey.delete(line);
+      }
+    }
+
+    const stats = `${Number(data.events).toLocaleString("en-US")} line events · ${seen.size} lines hit`;
+    if (this.stats.textContent !== stats) this.stats.textContent = stats;
+  }
+
+  /** Apply a /api/stacks body: mark the rows (and sub-expressions) that some
+   *  thread is executing in this file. */
+  applyStacks(data) {
+    const want = new Map();   // line -> {names: Set, marks: [[a, b]], exec: bool}
+    const entry = (line) => {
+      let e = want.get(line);
+      if (!e) want.set(line, (e = { names: new Set(), marks: [], exec: false }));
+      return e;
+    };
+    for (const t of (data && data.threads) || []) {
+      for (const f of t.frames || []) {
+        if (f.file_id !== this.id) continue;
+        if (!this.row(f.line)) continue;
+        const e = entry(f.line);
+        e.exec = true;
+        e.names.add(t.name);
+        if (Array.isArray(f.pos)) this.addMarks(f.pos, entry);
+      }
+    }
+    // Redraw lines whose state changed, then clear lines no longer executing.
+    for (const [line, e] of want) {
+      const marks = mergeRanges(e.marks);
+      const names = [...e.names];
+      const key = JSON.stringify([e.exec, names, marks]);
+      const old = this.exec.get(line);
+      if (old && old.key === key) continue;
+      this.drawExec(line, e.exec, names, marks);
+      this.exec.set(line, { key });
+    }
+    for (const line of [...this.exec.keys()]) {
+      if (!want.has(line)) {
+        this.drawExec(line, false, [], []);
+        this.exec.delete(line);
+      }
+    }
+  }
+
+  // Turn a `pos` [start_line, start_col, end_line, end_col] (UTF-8 byte
+  // columns) into per-line [start, end) JS-index ranges.
+  addMarks(pos, entry) {
+    const [sl, sc, el, ec] = pos.map(Number);
+    if (!(sl >= 1 && el >= sl) || !this.source) return;
+    const last = Math.min(el, sl + MAX_MARK_SPAN - 1, this.lines.length);
+    for (let line = sl; line <= last; line++) {
+      const text = this.lines[line - 1];
+      if (text === undefined) break;
+      const a = line === sl ? byteColToIndex(text, sc) : text.length - text.trimStart().length;
+      const b = line === el ? byteColToIndex(text, ec) : text.length;
+      if (b > a) entry(line).marks.push([a, b]);
+    }
+  }
+
+  drawExec(line, executing, names, marks) {
+    const r = this.row(line);
+    if (!r) return;
+    r.classList.toggle("executing", executing);
+    const text = this.lines[line - 1];
+    let html = text === undefined ? "" : renderLine(text, this.segs[line - 1], marks);
+    if (executing && names.length) {
+      html += ` <span class="badge" title="threads executing this line">${escapeHtml(names.join(", "))}</span>`;
+    }
+    r.cells[3].innerHTML = html;
+  }
+
+  /** Scroll line n into the middle of the view and flash it. */
+  gotoLine(n) {
+    const r = this.row(n);
+    if (this.target && this.target !== r) this.target.classList.remove("target", "flash");
+    this.target = r;
+    if (!r) return false;
+    r.classList.add("target");
+    r.classList.remove("flash");
+    void r.offsetWidth;                 // restart the animation
+    r.classList.add("flash");
+    clearTimeout(this.flashTimer);
+    this.flashTimer = setTimeout(() => r.classList.remove("flash"), 2000);
+    r.scrollIntoView({ block: "center" });
+    return true;
+  }
+
+  clearTarget() {
+    if (this.target) this.target.classList.remove("target", "flash");
+    this.target = null;
+  }
+}
+
+// Sort and merge overlapping [a, b) ranges.
+function mergeRanges(ranges) {
+  if (ranges.length < 2) return ranges;
+  ranges.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+  const out = [ranges[0].slice()];
+  for (let i = 1; i < ranges.length; i++) {
+    const top = out[out.length - 1];
+    if (ranges[i][0] <= top[1]) top[1] = Math.max(top[1], ranges[i][1]);
+    else out.push(ranges[i].slice());
+  }
+  return out;
+}
+
+/** Highlight a /api/files/<id>/source body once; the result is cached by id. */
+export function prepareSource(body) {
+  if (!body || typeof body.source !== "string") return null;
+  const { lines, segs } = highlightSource(body.source);
+  return { lines, segs, path: body.path };
+}
