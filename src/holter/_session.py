@@ -155,8 +155,7 @@ class Tracer:
 
 def trace(files: Callable[[str], bool] = _files.marked, host: str = "127.0.0.1",
           port: int = 9999, browser: bool = False, *, token: str | None = None,
-          quiet: bool = False, include: tuple[str, ...] = (), _serve: bool = True,
-          _floor: bool = False, _depth: int = 1) -> Tracer:
+          quiet: bool = False) -> Tracer:
     """Starts counting every line of the traced files, on every thread, and
     serves the live page. Returns a :class:`Tracer` (also a context manager).
 
@@ -171,22 +170,30 @@ def trace(files: Callable[[str], bool] = _files.marked, host: str = "127.0.0.1",
     >>> t.url
     'http://127.0.0.1:40123/'
     """
+    caller = sys._getframe(1).f_code.co_filename
+    return start(files, {caller}, host, port, browser, token, quiet)
+
+
+def start(files: Callable[[str], bool], always: set[str], host: str, port: int,
+          browser: bool, token: str | None, quiet: bool, serve: bool = True,
+          floor: bool = False) -> Tracer:
+    """trace() without the caller rule: `always` lists the files traced
+    whatever `files` says. Used by trace(), the CLI and the benchmarks
+    (``serve=False``; ``floor=True`` delivers the events but counts none)."""
     global _current
     if not _is_loopback(host) and not token:
         token = secrets.token_urlsafe(18)
-    caller = sys._getframe(_depth).f_code.co_filename
-    always = {caller, *include}
     with _lock:
         if _current is not None:
             raise RuntimeError("holter is already tracing; call holter.stop() first")
-        t = Tracer(files, always, host, port, token, _serve, _floor)
+        t = Tracer(files, always, host, port, token, serve, floor)
         t._start()
         _current = t
     if t.url and not quiet:
         print(f"holter: watching this program at {t.url}", file=sys.stderr, flush=True)
     if browser and t.url and _is_loopback(host):
-        fid = t.file_id(caller)
-        webbrowser.open_new_tab(t.url + (f"#/file/{fid}" if fid is not None else ""))
+        first = t.file_id(min(always)) if always else None
+        webbrowser.open_new_tab(t.url + (f"#/file/{first}" if first is not None else ""))
     return t
 
 

@@ -1,0 +1,130 @@
+"""The ``holter`` command: run a program under holter.
+
+    holter run [options] script.py [args...]
+    holter run [options] -m module [args...]
+
+The program runs as ``python script.py`` would run it (same sys.argv,
+sys.path[0], __main__, exit code, and tracebacks without holter's frames),
+with its file traced and the live page served.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import runpy
+import signal
+import sys
+import time
+import traceback
+from types import TracebackType
+
+from holter import _session, files as _files
+
+_HIDDEN_DIRS = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="holter", description="A live view of a running Python program.")
+    sub = p.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a script or module under holter",
+                         usage="holter run [options] (script.py | -m module) [args...]")
+    run.add_argument("-m", dest="module", metavar="MODULE", help="run a library module as a script")
+    run.add_argument("--host", default="127.0.0.1", help="address to serve on (default 127.0.0.1)")
+    run.add_argument("--port", type=int, default=9999, help="port (default 9999; 0 picks a free one)")
+    run.add_argument("--token", help="access token (generated if the host is not loopback)")
+    run.add_argument("--all", action="store_true", help="trace every file, not just the script")
+    run.add_argument("--path-contains", action="append", default=[], metavar="TEXT",
+                     help="also trace files whose path contains TEXT (repeatable)")
+    run.add_argument("--browser", action="store_true", help="open the page in a browser")
+    run.add_argument("--wait", action="store_true",
+                     help="keep serving after the program ends, until Ctrl-C")
+    run.add_argument("--quiet", action="store_true", help="do not print the URL")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="the script and its arguments")
+    return p
+
+
+def _file_filter(opts: argparse.Namespace) -> _files.FileFilter:
+    if opts.all:
+        return _files.all
+    marked, contains = _files.marked, _files.path_contains(*opts.path_contains)
+    if opts.path_contains:
+        return lambda path: contains(path) or marked(path)
+    return marked
+
+
+def _user_traceback(tb: TracebackType | None) -> TracebackType | None:
+    """Drops the leading frames of holter and runpy, so a traceback reads as
+    it would without holter."""
+    while tb is not None:
+        name = tb.tb_frame.f_code.co_filename
+        if not (name.startswith(_HIDDEN_DIRS) or "runpy" in name):
+            break
+        tb = tb.tb_next
+    return tb
+
+
+def _target(opts: argparse.Namespace) -> tuple[str, list[str]]:
+    """The file to trace and the program's sys.argv; sets sys.path[0]."""
+    if opts.module:
+        spec = importlib.util.find_spec(opts.module)
+        if spec is None:
+            raise SystemExit(f"holter: no module named {opts.module}")
+        origin = spec.origin or ""
+        if spec.submodule_search_locations is not None:     # a package: its __main__
+            main_spec = importlib.util.find_spec(opts.module + ".__main__")
+            origin = main_spec.origin if main_spec and main_spec.origin else origin
+        sys.path[0] = os.getcwd()
+        return os.path.abspath(origin), [origin, *opts.args]
+    if not opts.args:
+        raise SystemExit("holter run: give a script, or -m module")
+    script = opts.args[0]
+    if not os.path.exists(script):
+        raise SystemExit(f"holter: can't open file {script!r}: no such file")
+    sys.path[0] = os.path.dirname(os.path.abspath(script))
+    return os.path.abspath(script), list(opts.args)
+
+
+def _run(opts: argparse.Namespace) -> int:
+    path, argv = _target(opts)
+    _session.start(_file_filter(opts), {path}, opts.host, opts.port, opts.browser,
+                   opts.token, opts.quiet)
+    sys.argv = argv
+    try:
+        if opts.module:
+            runpy.run_module(opts.module, run_name="__main__", alter_sys=True)
+        else:
+            runpy.run_path(path, run_name="__main__")
+    except SystemExit:
+        raise                                   # Python turns it into the exit code
+    except KeyboardInterrupt as e:
+        traceback.print_exception(type(e), e, _user_traceback(e.__traceback__))
+        _session.stop()
+        sys.stderr.flush()
+        # As Python does on an uncaught Ctrl-C: die of SIGINT, so the parent
+        # shell sees the same status.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGINT)
+        return 130
+    except BaseException as e:
+        sys.excepthook(type(e), e, _user_traceback(e.__traceback__))
+        return 1
+    finally:
+        if opts.wait and _session.current() is not None:
+            print("holter: the program ended; serving until Ctrl-C", file=sys.stderr, flush=True)
+            try:
+                while True:
+                    time.sleep(3600)
+            except KeyboardInterrupt:
+                pass
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``holter`` command."""
+    opts = _parser().parse_args(argv)
+    if opts.command == "run":
+        if opts.args and opts.args[0] == "--":
+            opts.args = opts.args[1:]
+        return _run(opts)
+    return 2
