@@ -24,6 +24,10 @@ from holter import _session, files as _files
 _HIDDEN_DIRS = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
 
 
+class _UsageError(Exception):
+    """A bad command line: reported in one line, exit status 2 (as python)."""
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="holter", description="A live view of a running Python program.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -67,9 +71,12 @@ def _user_traceback(tb: TracebackType | None) -> TracebackType | None:
 def _target(opts: argparse.Namespace) -> tuple[str, list[str]]:
     """The file to trace and the program's sys.argv; sets sys.path[0]."""
     if opts.module:
-        spec = importlib.util.find_spec(opts.module)
+        try:
+            spec = importlib.util.find_spec(opts.module)
+        except (ImportError, ValueError):
+            spec = None
         if spec is None:
-            raise SystemExit(f"holter: no module named {opts.module}")
+            raise _UsageError(f"holter: no module named {opts.module}")
         origin = spec.origin or ""
         if spec.submodule_search_locations is not None:     # a package: its __main__
             main_spec = importlib.util.find_spec(opts.module + ".__main__")
@@ -77,16 +84,20 @@ def _target(opts: argparse.Namespace) -> tuple[str, list[str]]:
         sys.path[0] = os.getcwd()
         return os.path.abspath(origin), [origin, *opts.args]
     if not opts.args:
-        raise SystemExit("holter run: give a script, or -m module")
+        raise _UsageError("holter run: give a script, or -m module")
     script = opts.args[0]
-    if not os.path.exists(script):
-        raise SystemExit(f"holter: can't open file {script!r}: no such file")
+    if not os.path.isfile(script):
+        raise _UsageError(f"holter: can't open file {script!r}: no such file")
     sys.path[0] = os.path.dirname(os.path.abspath(script))
     return os.path.abspath(script), list(opts.args)
 
 
 def _run(opts: argparse.Namespace) -> int:
-    path, argv = _target(opts)
+    try:
+        path, argv = _target(opts)
+    except _UsageError as e:
+        print(e, file=sys.stderr)
+        return 2
     _session.start(_file_filter(opts), {path}, opts.host, opts.port, opts.browser,
                    opts.token, opts.quiet)
     sys.argv = argv
@@ -98,7 +109,8 @@ def _run(opts: argparse.Namespace) -> int:
     except SystemExit:
         raise                                   # Python turns it into the exit code
     except KeyboardInterrupt as e:
-        traceback.print_exception(type(e), e, _user_traceback(e.__traceback__))
+        e.__traceback__ = _user_traceback(e.__traceback__)
+        traceback.print_exception(e)
         _session.stop()
         sys.stderr.flush()
         # As Python does on an uncaught Ctrl-C: die of SIGINT, so the parent
@@ -107,7 +119,9 @@ def _run(opts: argparse.Namespace) -> int:
         os.kill(os.getpid(), signal.SIGINT)
         return 130
     except BaseException as e:
-        sys.excepthook(type(e), e, _user_traceback(e.__traceback__))
+        # The printer reads e.__traceback__, so trim it there.
+        e.__traceback__ = _user_traceback(e.__traceback__)
+        sys.excepthook(type(e), e, e.__traceback__)
         return 1
     finally:
         if opts.wait and _session.current() is not None:
