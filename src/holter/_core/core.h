@@ -45,6 +45,14 @@ extern core_state core;
 /* Monotonic clock in seconds. */
 double core_now(void);
 
+/* Walking the thread list is safe only while no other thread can run, i.e.
+ * while no Python code runs on ours. Allocation can start a GC pass whose
+ * finalizers run Python code (and may switch threads), so walks pause the
+ * collector: core_gc_pause() returns whether it was enabled, for
+ * core_gc_resume(). */
+static inline int core_gc_pause(void) { return PyGC_Disable(); }
+static inline void core_gc_resume(int was_enabled) { if (was_enabled) PyGC_Enable(); }
+
 /* --- coderec.c: deciding whether a code object is traced --------------- */
 
 /* Prepares the co_extra slot. Returns -1 with an exception set on failure. */

@@ -175,23 +175,37 @@ claim_tool_id(void)
 }
 
 /* Frames already running when tracing starts never fire PY_START: arm
- * their code objects now, on every thread. */
+ * their code objects now, on every thread. The walk collects them first,
+ * since deciding runs Python code (the resolver), during which another
+ * thread could exit and free the thread state the walk stands on. */
 static void
 arm_running_frames(void)
 {
+    PyObject *codes = PyList_New(0);                             /* owned */
+    if (codes == NULL) {
+        PyErr_Clear();
+        core.hook_errors++;
+        return;
+    }
+    int gc_was = core_gc_pause();
     PyInterpreterState *interp = PyInterpreterState_Get();
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
          ts = PyThreadState_Next(ts)) {
         PyFrameObject *f = PyThreadState_GetFrame(ts);          /* owned */
         while (f != NULL) {
             PyCodeObject *co = PyFrame_GetCode(f);               /* owned */
-            arm_code((PyObject *)co);
+            if (PyList_Append(codes, (PyObject *)co) < 0)
+                PyErr_Clear();
             Py_DECREF(co);
             PyFrameObject *back = PyFrame_GetBack(f);            /* owned */
             Py_DECREF(f);
             f = back;
         }
     }
+    core_gc_resume(gc_was);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(codes); i++)
+        arm_code(PyList_GET_ITEM(codes, i));
+    Py_DECREF(codes);
 }
 
 int

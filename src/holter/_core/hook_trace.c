@@ -18,6 +18,8 @@
 
 const char hook_name[] = "settrace";
 
+#define MAX_THREADS 4096      /* threads beyond this, alive at install, are not traced */
+
 static PyObject *prev_thread_hook;    /* owned: threading's trace hook before us */
 static PyObject *installer_fn;        /* owned: the callable given to threading.settrace */
 
@@ -96,6 +98,56 @@ set_thread_hook(PyObject *fn, PyObject **prev)
     return 0;
 }
 
+/* Is `ts` still in the interpreter's thread list? Setting a trace function
+ * may run Python code (audit hooks, a finalizer of the old trace object),
+ * during which another thread may exit: each thread state is checked before
+ * it is touched. */
+static int
+still_alive(PyInterpreterState *interp, PyThreadState *ts)
+{
+    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL;
+         t = PyThreadState_Next(t))
+        if (t == ts)
+            return 1;
+    return 0;
+}
+
+/* Calls _PyEval_SetTrace(ts, fn) on every thread state whose trace
+ * function `keep(ts)` accepts. Returns -1 if any call failed (exception
+ * cleared, so that every thread is visited). */
+static int
+set_trace_everywhere(Py_tracefunc fn, int (*keep)(PyThreadState *))
+{
+    PyInterpreterState *interp = PyInterpreterState_Get();
+    PyThreadState *threads[MAX_THREADS];
+    int n = 0, failed = 0;
+    for (PyThreadState *t = PyInterpreterState_ThreadHead(interp); t != NULL && n < MAX_THREADS;
+         t = PyThreadState_Next(t))
+        threads[n++] = t;
+    for (int i = 0; i < n; i++) {
+        if (!still_alive(interp, threads[i]) || !keep(threads[i]))
+            continue;
+        if (holter_set_trace_for(threads[i], fn, NULL) < 0) {
+            PyErr_Clear();
+            failed = 1;
+        }
+    }
+    return failed ? -1 : 0;
+}
+
+static int
+any_thread(PyThreadState *ts)
+{
+    return 1;
+}
+
+/* Leaves another tool's trace function alone. */
+static int
+traced_by_us(PyThreadState *ts)
+{
+    return ts->c_tracefunc == tracefunc || ts->c_tracefunc == tracefunc_floor;
+}
+
 int
 hook_install(void)
 {
@@ -107,13 +159,10 @@ hook_install(void)
     Py_CLEAR(prev_thread_hook);
     if (set_thread_hook(installer_fn, &prev_thread_hook) < 0)
         return -1;
-    PyInterpreterState *interp = PyInterpreterState_Get();
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
-         ts = PyThreadState_Next(ts)) {
-        if (holter_set_trace_for(ts, active_tracefunc(), NULL) < 0) {
-            hook_uninstall();
-            return -1;
-        }
+    if (set_trace_everywhere(active_tracefunc(), any_thread) < 0) {
+        hook_uninstall();
+        PyErr_SetString(PyExc_RuntimeError, "holter: could not set the trace hook on every thread");
+        return -1;
     }
     return 0;
 }
@@ -121,18 +170,7 @@ hook_install(void)
 int
 hook_uninstall(void)
 {
-    int failed = 0;
-    PyInterpreterState *interp = PyInterpreterState_Get();
-    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
-         ts = PyThreadState_Next(ts)) {
-        /* Leave another tool's trace function alone. */
-        if (ts->c_tracefunc != tracefunc && ts->c_tracefunc != tracefunc_floor)
-            continue;
-        if (holter_set_trace_for(ts, NULL, NULL) < 0) {
-            PyErr_Clear();
-            failed = 1;
-        }
-    }
+    int failed = set_trace_everywhere(NULL, traced_by_us) < 0;
     if (set_thread_hook(prev_thread_hook != NULL ? prev_thread_hook : Py_None, NULL) < 0) {
         PyErr_Clear();
         failed = 1;

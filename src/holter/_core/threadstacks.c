@@ -161,6 +161,7 @@ snapshot_json(size_t *len)
     if (holter_is_finalizing())
         return NULL;
     PyGILState_STATE g = PyGILState_Ensure();
+    int gc_was = core_gc_pause();       /* no Python code may run during the walk */
     PyThreadState *self = PyThreadState_Get();
     PyThreadState *threads[THREADSTACKS_MAX_THREADS];
     int n = 0;
@@ -186,6 +187,7 @@ snapshot_json(size_t *len)
     Py_XDECREF(threading);
     Py_XDECREF(modname);
     PyErr_Clear();
+    core_gc_resume(gc_was);
     PyGILState_Release(g);
     return jsonbuf_take(&b, len);
 }
