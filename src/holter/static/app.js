@@ -249,6 +249,7 @@ async function pollLines(fv) {
 
 async function pollStatus() {
   const res = await getJSON("api/status", true);
+  if (!res) return;
   const s = res.data;
   lastStatusAt = Date.now();
   if (knownPid !== null && s.pid !== knownPid) {

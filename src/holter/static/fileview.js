@@ -1,16 +1,18 @@
 // fileview.js - one traced file: source rows, hit counts, recency bars and
 // the lines threads are executing now.
 //
-// The rows are built once per file from /api/files/<id>/source (one HTML
-// string, so a 10,000-line file costs one parse). After that every poll
-// touches only what changed: a hit-count cell whose count moved, a bar whose
-// widths moved, a code cell whose executing marks moved. Data shapes are
-// those of docs/http-api.md.
+// The rows are built once per file from /api/files/<id>/source, as HTML
+// strings of 100 rows (a 10,000-line file builds in well under a second).
+// After that every poll touches only what changed: a hit-count cell whose
+// count moved, a bar whose widths moved, a code cell whose executing marks
+// moved. Data shapes are those of docs/http-api.md.
 
 import { highlightSource, renderLine, byteColToIndex, escapeHtml } from "./highlight.js";
 
-const BAR_UNIT = 12;      // px per unit of a recency level (11 levels, each <= 1)
+const BAR_UNIT = 12;      // px per unit of a recency level (11 levels, each <= 1); style.css sizes td.bars to match
 const LEVELS = 11;
+const CHUNK = 100;        // rows per <tbody>
+const ROW_HEIGHT = 19;    // px, as table.source tr in style.css
 const MAX_MARK_SPAN = 200; // lines: a longer `pos` highlights only its first lines
 
 export class FileView {
@@ -31,8 +33,10 @@ export class FileView {
     this.rows = [];                 // rows[n - 1] is tr#line-n
     this.hitCount = [];             // hitCount[n]: count shown for line n
     this.barKey = new Map();        // line -> widths string currently drawn
-    this.exec = new Map();          // line -> {names, marks, key} drawn now
+    this.exec = new Map();          // line -> {key} of the executing state drawn
     this.target = null;             // tr marked as the URL's line
+    this.lastStacks = null;         // last /api/stacks body applied
+    this.pendingLine = 0;           // line to go to once its row exists
     this.build();
   }
 
@@ -42,27 +46,41 @@ export class FileView {
       `<div class="file-head"><span class="file-path">${escapeHtml(path)}</span>` +
       ` <span class="file-stats"></span></div>` +
       (this.source ? "" : '<p class="notice">holter could not read this file\'s source; only counts are shown.</p>') +
-      '<table class="source"><tbody></tbody></table>';
+      '<table class="source"></table>';
     this.stats = this.root.querySelector(".file-stats");
-    this.tbody = this.root.querySelector("tbody");
+    this.table = this.root.querySelector("table.source");
     const n = this.source ? this.lines.length : (this.meta ? this.meta.lines : 0);
+    this.root.style.setProperty("--ln-digits", String(Math.max(3, String(n).length)));
     this.ensureRows(n);
   }
 
   // Append rows up to line n (all of them at build; later only for files
-  // without source whose counts name lines past the known end).
+  // without source whose counts name lines past the known end). Rows go in
+  // <tbody> chunks of CHUNK lines: the browser skips chunks out of sight
+  // (content-visibility in style.css), each sized exactly so that scrolling
+  // to any line lands right before it was ever drawn.
   ensureRows(n) {
-    if (n <= this.rows.length) return;
-    const parts = [];
-    for (let i = this.rows.length; i < n; i++) {
-      const text = this.lines[i];
-      const code = text === undefined ? "" : renderLine(text, this.segs[i], null);
-      parts.push(`<tr id="line-${i + 1}"><td class="ln">${i + 1}</td><td class="hits"></td>` +
-        `<td class="bars"></td><td class="code">${code}</td></tr>`);
+    while (this.rows.length < n) {
+      let chunk = this.table.lastElementChild;
+      if (!chunk || chunk.rows.length >= CHUNK) {
+        chunk = document.createElement("tbody");
+        this.table.appendChild(chunk);
+      }
+      const first = this.rows.length;
+      const end = Math.min(n, first + CHUNK - chunk.rows.length);
+      const parts = [];
+      for (let i = first; i < end; i++) {
+        const text = this.lines[i];
+        const code = text === undefined ? "" : renderLine(text, this.segs[i], null);
+        parts.push(`<tr id="line-${i + 1}"><td class="ln">${i + 1}</td><td class="hits"></td>` +
+          `<td class="bars"></td><td class="code">${code}</td></tr>`);
+      }
+      chunk.insertAdjacentHTML("beforeend", parts.join(""));
+      const all = chunk.rows;
+      for (let i = all.length - (end - first); i < all.length; i++) this.rows.push(all[i]);
+      chunk.style.containIntrinsicHeight = `${all.length * ROW_HEIGHT}px`;
     }
-    this.tbody.insertAdjacentHTML("beforeend", parts.join(""));
-    const all = this.tbody.rows;
-    for (let i = this.rows.length; i < all.length; i++) this.rows.push(all[i]);
+    if (this.pendingLine && this.row(this.pendingLine)) this.gotoLine(this.pendingLine);
   }
 
   row(n) {
@@ -74,9 +92,13 @@ export class FileView {
     const hits = data.hits || [];
     let maxLine = 0;
     for (const h of hits) if (h[0] > maxLine) maxLine = h[0];
-    if (!this.source) this.ensureRows(maxLine);
+    if (!this.source && maxLine > this.rows.length) {
+      this.ensureRows(maxLine);
+      if (this.lastStacks) this.applyStacks(this.lastStacks);   // rows it skipped
+    }
 
-    // Hit counts: counts only grow, but a line that vanished is cleared too.
+    // Hit counts. They only grow; should a line ever drop out of `hits`
+    // (a count reset), its cell is cleared.
     const seen = new Set();
     for (const [line, count] of hits) {
       seen.add(line);
@@ -137,6 +159,7 @@ export class FileView {
   /** Apply a /api/stacks body: mark the rows (and sub-expressions) that some
    *  thread is executing in this file. */
   applyStacks(data) {
+    this.lastStacks = data;
     const want = new Map();   // line -> {names: Set, marks: [[a, b]], exec: bool}
     const entry = (line) => {
       let e = want.get(line);
@@ -203,6 +226,8 @@ export class FileView {
     const r = this.row(n);
     if (this.target && this.target !== r) this.target.classList.remove("target", "flash");
     this.target = r;
+    // A file without source grows its rows as counts arrive: go there then.
+    this.pendingLine = r ? 0 : n;
     if (!r) return false;
     r.classList.add("target");
     r.classList.remove("flash");
@@ -215,6 +240,7 @@ export class FileView {
   }
 
   clearTarget() {
+    this.pendingLine = 0;
     if (this.target) this.target.classList.remove("target", "flash");
     this.target = null;
   }

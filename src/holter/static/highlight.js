@@ -79,7 +79,10 @@ class Scanner {
       if (c === "\n" || c === "\r") {
         if (inField && singleLine) return;
         this.pos++;
-        if (depth === 0 && !inField) this.lineStart = true;
+        if (depth === 0 && !inField) {
+          this.lineStart = true;
+          this.prev = "";
+        }
         continue;
       }
       RE_SPACE.lastIndex = i;
@@ -133,6 +136,11 @@ class Scanner {
         this.emit(i, end, "deco");
         this.pos = end;
         this.prev = "@";
+        continue;
+      }
+      if (c === "." && s[i + 1] === "." && s[i + 2] === ".") {   // Ellipsis
+        this.pos = i + 3;
+        this.prev = "...";
         continue;
       }
       if ("([{".includes(c)) depth++;

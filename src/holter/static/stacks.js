@@ -37,7 +37,7 @@ export class StacksPanel {
         b = this.newBlock(t);
         this.blocks.set(t.id, b);
       }
-      const key = JSON.stringify([t.name, t.native_id, t.frames]);
+      const key = JSON.stringify([t.name, t.native_id, t.omitted, t.frames]);
       if (key !== b.key || fileChanged) {
         this.fillBlock(b, t);
         b.key = key;
@@ -80,6 +80,20 @@ export class StacksPanel {
     const idText = `id ${t.id}` + (t.native_id != null ? ` · native ${t.native_id}` : "");
     const idEl = b.head.lastChild;
     if (idEl.textContent !== idText) idEl.textContent = idText;
+    // Deep stacks arrive without their outermost frames: say how many.
+    const omitted = Number(t.omitted) || 0;
+    let note = b.el.querySelector(".omitted");
+    if (omitted > 0) {
+      if (!note) {
+        note = document.createElement("div");
+        note.className = "omitted";
+        b.list.before(note);
+      }
+      const text = `… ${omitted} outer frame${omitted === 1 ? "" : "s"} omitted`;
+      if (note.textContent !== text) note.textContent = text;
+    } else if (note) {
+      note.remove();
+    }
     const frames = t.frames || [];
     const items = b.list.children;
     for (let i = 0; i < frames.length; i++) {
