@@ -175,7 +175,10 @@ def test_token_required_off_loopback(serve_program):
     prog.url = base
     status, _, body = prog.get("/api/status")
     assert status == 403 and json.loads(body) == {"error": "missing or wrong token"}
-    assert prog.get("/")[0] == 403 and prog.get("/static/app.js")[0] == 403
+    status, headers, body = prog.get("/")
+    assert status == 403 and headers["Content-Type"].startswith("text/html")
+    assert b"the URL that holter printed" in body
+    assert prog.get("/static/app.js")[0] == 403
     assert prog.get("/api/status", {"X-Holter-Token": token + "x"})[0] == 403
     assert prog.get("/api/status", {"X-Holter-Token": token})[0] == 200
     status, headers, _ = prog.get(f"/?token={token}")

@@ -19,7 +19,7 @@
 static void
 test_add_and_source(void)
 {
-    linecounts_t *t = linecounts_new(2);
+    linecounts_t *t = linecounts_new(3);
     REQUIRE(t != NULL);
     const char src[] = "a = 1\nb = 2\nc = 3";          /* no final newline */
     lc_file_t *f = linecounts_add(t, "/x/a.py", src, sizeof(src) - 1);
@@ -28,14 +28,18 @@ test_add_and_source(void)
     CHECK(f->nlines == 3);
     CHECK(strcmp(f->path, "/x/a.py") == 0);
     CHECK(f->source_len == sizeof(src) - 1 && memcmp(f->source, src, f->source_len) == 0);
+    const char mixed[] = "a\r\nb\rc\n\nd";               /* a, b, c, "", d */
+    lc_file_t *crlf = linecounts_add(t, "/x/crlf.py", mixed, sizeof(mixed) - 1);
+    REQUIRE(crlf != NULL);
+    CHECK(crlf->nlines == 5);
     lc_file_t *g = linecounts_add(t, "/x/b.py", NULL, 0);
     REQUIRE(g != NULL);
-    CHECK(g->id == 1 && g->source == NULL && g->nlines == 0);
-    CHECK(linecounts_add(t, "/x/c.py", NULL, 0) == NULL);   /* max_files = 2 */
-    CHECK(linecounts_get(t, 0) == f && linecounts_get(t, 1) == g);
-    CHECK(linecounts_get(t, 2) == NULL);
+    CHECK(g->id == 2 && g->source == NULL && g->nlines == 0);
+    CHECK(linecounts_add(t, "/x/c.py", NULL, 0) == NULL);   /* max_files = 3 */
+    CHECK(linecounts_get(t, 0) == f && linecounts_get(t, 2) == g);
+    CHECK(linecounts_get(t, 3) == NULL);
     uint32_t n = 0;
-    CHECK(linecounts_total_events(t, &n) == 0 && n == 2);
+    CHECK(linecounts_total_events(t, &n) == 0 && n == 3);
     linecounts_free(t);
     linecounts_free(NULL);
 }

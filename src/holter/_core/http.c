@@ -44,6 +44,13 @@ static struct {
     char  token[TOKEN_MAX + 1]; /* "" for none; constant while serving */
 } http = { .listen_fd = -1 };
 
+static const char DENIED_PAGE[] =
+    "<!doctype html><meta charset=utf-8><title>holter: 403</title>"
+    "<body style=\"font-family:sans-serif;max-width:40em;margin:3em auto\">"
+    "<h1>holter: access denied</h1><p>This page needs the URL that holter printed "
+    "when it started, with its <code>?token=</code>, and it must be opened through "
+    "the address holter listens on.</p></body>\n";
+
 static const char SECURITY_CSP[] =
     "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -159,7 +166,13 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
     reply_t r = {0};
     int set_cookie = 0;
     const char *denied = access_denied(c, &set_cookie);
-    if (denied != NULL) {
+    if (denied != NULL && strcmp(url, "/") == 0) {
+        /* A person opening the page: say what to do, in HTML. */
+        r.status = 403;
+        r.static_body = DENIED_PAGE;
+        r.len = sizeof(DENIED_PAGE) - 1;
+        r.content_type = "text/html; charset=utf-8";
+    } else if (denied != NULL) {
         routes_error(&r, 403, denied);
     } else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
                strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {

@@ -43,15 +43,16 @@ linecounts_free(linecounts_t *t)
     free(t);
 }
 
+/* Lines as the compiler counts them: "\n", "\r\n" and a lone "\r" each
+ * end one, and a last line needs no terminator. */
 static uint32_t
 count_lines(const char *s, size_t n)
 {
-    if (n == 0)
-        return 0;
     uint32_t lines = 0;
     for (size_t i = 0; i < n; i++)
-        lines += s[i] == '\n';
-    return lines + (s[n - 1] != '\n');   /* a last line without newline */
+        if (s[i] == '\n' || (s[i] == '\r' && (i + 1 == n || s[i + 1] != '\n')))
+            lines++;
+    return lines + (n > 0 && s[n - 1] != '\n' && s[n - 1] != '\r');
 }
 
 /* Adds a file; copies path and source. Returns NULL if out of memory or the
