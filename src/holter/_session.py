@@ -30,6 +30,8 @@ _CONTENT_TYPES = {
     ".ico": "image/x-icon",
 }
 
+_MAX_DECIDED = 100_000            # file names whose decision is cached per session
+
 _lock = threading.Lock()          # guards _current
 _current: Tracer | None = None
 _assets_loaded = False
@@ -94,6 +96,8 @@ class Tracer:
         fid = -1
         if self._wants(filename):
             fid = _core.register_file(os.fsencode(filename), read_source(filename))
+        if len(self._decided) >= _MAX_DECIDED:
+            self._decided.clear()   # a cache, not the truth: stays bounded
         self._decided[filename] = fid
         return fid
 
