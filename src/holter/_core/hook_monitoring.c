@@ -73,16 +73,12 @@ on_start(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 on_line(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    void *extra = NULL;
-    if (nargs < 2 || holter_code_get_extra(args[0], core.extra_index, &extra) < 0) {
-        PyErr_Clear();
-        core.hook_errors++;
+    if (nargs < 2 || !PyCode_Check(args[0]))   /* only a caller other than CPython */
         Py_RETURN_NONE;
-    }
-    code_rec_t *rec = extra;
+    code_rec_t *rec = holter_code_extra_fast(args[0], core.extra_index);
     if (rec == NULL || rec->file == NULL || rec->generation != core.generation)
         return Py_NewRef(mon.disable);          /* not ours (any more) */
-    long line = PyLong_AsLong(args[1]);
+    long line = holter_small_long(args[1]);
     if (line < 0) {
         PyErr_Clear();
         Py_RETURN_NONE;

@@ -30,7 +30,9 @@ tracefunc(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     if (what != PyTrace_LINE && what != PyTrace_CALL)
         return 0;
     PyObject *code = holter_frame_code(frame);            /* borrowed */
-    code_rec_t *rec = coderec_lookup(code);
+    code_rec_t *rec = holter_code_extra_fast(code, core.extra_index);
+    if (rec == NULL || rec->generation != core.generation)
+        rec = coderec_lookup(code);                       /* first event: decide */
     if (rec == NULL || rec->file == NULL) {
         holter_frame_no_line_events(frame);
         return 0;

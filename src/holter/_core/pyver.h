@@ -34,11 +34,38 @@
 #  define holter_code_set_extra(code, idx, val)    _PyCode_SetExtra((code), (idx), (val))
 #endif
 
+/* The hot path reads co_extra itself rather than calling GetExtra through
+ * the PLT. The holder's layout is private to Objects/codeobject.c and the
+ * same from 3.7 to 3.13 (Pyston-lite mirrors it too); writes still go
+ * through holter_code_set_extra. */
+typedef struct {
+    Py_ssize_t ce_size;           /* slots in ce_extras */
+    void      *ce_extras[1];      /* one per requested index */
+} holter_code_extra_t;
+
+static inline void *
+holter_code_extra_fast(PyObject *code, Py_ssize_t index)
+{
+    holter_code_extra_t *e = (holter_code_extra_t *)((PyCodeObject *)code)->co_extra;
+    return e != NULL && index < e->ce_size ? e->ce_extras[index] : NULL;
+}
+
 /* Is the interpreter shutting down? Public from 3.13, underscored before. */
 #if PY_VERSION_HEX >= 0x030D0000
 #  define holter_is_finalizing() Py_IsFinalizing()
 #else
 #  define holter_is_finalizing() _Py_IsFinalizing()
+#endif
+
+#if HOLTER_HAS_MONITORING
+/* A LINE event's line number: always a small int, read without a call. */
+static inline long
+holter_small_long(PyObject *o)
+{
+    if (PyLong_CheckExact(o) && PyUnstable_Long_IsCompact((PyLongObject *)o))
+        return (long)PyUnstable_Long_CompactValue((PyLongObject *)o);
+    return PyLong_AsLong(o);
+}
 #endif
 
 #if !HOLTER_HAS_MONITORING
