@@ -10,19 +10,18 @@ with its file traced and the live page served.
 from __future__ import annotations
 
 import argparse
+import builtins
+import importlib.machinery
 import importlib.util
+import io
 import os
 import runpy
-import signal
 import sys
 import time
-import traceback
+import types
 from types import TracebackType
 
 from holter import _session, files as _files
-
-_HIDDEN_DIRS = (os.path.dirname(os.path.abspath(__file__)) + os.sep,)
-
 
 class _UsageError(Exception):
     """A bad command line: reported in one line, exit status 2 (as python)."""
@@ -58,14 +57,29 @@ def _file_filter(opts: argparse.Namespace) -> _files.FileFilter:
 
 
 def _user_traceback(tb: TracebackType | None) -> TracebackType | None:
-    """Drops the leading frames of holter and runpy, so a traceback reads as
-    it would without holter."""
-    while tb is not None:
-        name = tb.tb_frame.f_code.co_filename
-        if not (name.startswith(_HIDDEN_DIRS) or "runpy" in name):
-            break
-        tb = tb.tb_next
+    """Drops the frames down to _run's, so a traceback reads as it would
+    without holter (with runpy's frames under -m, as `python -m` shows)."""
+    t = tb
+    while t is not None:
+        if t.tb_frame.f_code is _run.__code__:
+            return t.tb_next
+        t = t.tb_next
     return tb
+
+
+def _new_main(path: str | None) -> types.ModuleType:
+    """A fresh __main__ module, as Python makes it, installed for good in
+    sys.modules: atexit handlers and pickle look the program up there."""
+    main = types.ModuleType("__main__")
+    main.__builtins__ = builtins
+    if sys.version_info < (3, 14):
+        main.__annotations__ = {}
+    if path is not None:                # a script; -m fills in the rest
+        main.__file__ = path
+        main.__cached__ = None
+        main.__loader__ = importlib.machinery.SourceFileLoader("__main__", path)
+    sys.modules["__main__"] = main
+    return main
 
 
 def _target(opts: argparse.Namespace) -> tuple[str, list[str]]:
@@ -103,26 +117,30 @@ def _run(opts: argparse.Namespace) -> int:
     sys.argv = argv
     try:
         if opts.module:
-            runpy.run_module(opts.module, run_name="__main__", alter_sys=True)
+            _new_main(None)
+            # What `python -m` runs (private, but the only way to match it).
+            runpy._run_module_as_main(opts.module, alter_argv=False)
         else:
-            runpy.run_path(path, run_name="__main__")
+            main = _new_main(path)
+            with io.open_code(path) as f:
+                code = compile(f.read(), path, "exec")
+            exec(code, main.__dict__)
     except SystemExit:
-        raise                                   # Python turns it into the exit code
-    except KeyboardInterrupt as e:
-        e.__traceback__ = _user_traceback(e.__traceback__)
-        traceback.print_exception(e)
-        _session.stop()
-        sys.stderr.flush()
-        # As Python does on an uncaught Ctrl-C: die of SIGINT, so the parent
-        # shell sees the same status.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGINT)
-        return 130
-    except BaseException as e:
-        # The printer reads e.__traceback__, so trim it there.
-        e.__traceback__ = _user_traceback(e.__traceback__)
-        sys.excepthook(type(e), e, e.__traceback__)
-        return 1
+        raise                                   # Python turns it into the exit status
+    except BaseException:
+        # Let Python end the program as it would without holter: print the
+        # traceback, run atexit handlers, flush stdout, exit 1 (or die of
+        # SIGINT for Ctrl-C). Only the traceback is trimmed, on its way to
+        # sys.excepthook, which reads value.__traceback__.
+        hook = sys.excepthook
+
+        def excepthook(tp: type[BaseException], value: BaseException,
+                       tb: TracebackType | None) -> None:
+            sys.excepthook = hook
+            value.__traceback__ = _user_traceback(tb)
+            hook(tp, value, value.__traceback__)
+        sys.excepthook = excepthook
+        raise
     finally:
         if opts.wait and _session.current() is not None:
             print("holter: the program ended; serving until Ctrl-C", file=sys.stderr, flush=True)
