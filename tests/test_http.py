@@ -207,3 +207,27 @@ def test_port_in_use_is_a_clear_error(served):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
     assert out.returncode == 0
     assert f"port {served.first['port']} on 127.0.0.1 is in use" in out.stdout
+
+
+def test_server_keeps_serving_across_fork():
+    """Our threads step aside while a single-threaded program forks (3.12+
+    warns about threads at fork) and come back once the fork returned; the
+    child never serves the parent's port."""
+    import subprocess
+    import sys
+    import urllib.request
+    code = (
+        "import os, sys, urllib.request, holter\n"
+        "t = holter.trace(port=0, quiet=True)\n"
+        "for _ in range(3):\n"
+        "    pid = os.fork()\n"
+        "    if pid == 0:\n"
+        "        os._exit(0 if holter.status()['serving'] is False else 9)\n"
+        "    _, st = os.waitpid(pid, 0)\n"
+        "    assert os.waitstatus_to_exitcode(st) == 0\n"
+        "    body = urllib.request.urlopen(t.url + 'api/status', timeout=10).read()\n"
+        "    assert b'\"tracing\":true' in body, body\n"
+        "print('ok')\n")
+    out = subprocess.run([sys.executable, "-W", "always", "-c", code], capture_output=True,
+                         text=True, timeout=60)
+    assert (out.returncode, out.stdout, out.stderr) == (0, "ok\n", "")

@@ -237,13 +237,26 @@ def counts(path: str) -> dict[int, int]:
     return _core.line_counts(fid) if fid is not None else {}
 
 
+def _before_fork() -> None:
+    # From 3.12 os.fork() warns if the process has other threads: when the
+    # program's thread is the only one, ours step aside for the fork.
+    if threading.active_count() == 1 and threading.current_thread() is threading.main_thread():
+        _core.suspend_for_fork()
+
+
+def _after_fork_in_parent() -> None:
+    _core.resume_after_fork()
+
+
 def _after_fork_in_child() -> None:
     # The C core forgot its server threads (pthread_atfork); the child keeps
     # counting but does not serve.
+    _core.resume_after_fork()
     t = _current
     if t is not None:
         t._serving = False
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(before=_before_fork, after_in_parent=_after_fork_in_parent,
+                    after_in_child=_after_fork_in_child)
 atexit.register(stop)

@@ -39,7 +39,9 @@
 
 static struct {
     struct MHD_Daemon *daemon;  /* NULL when not serving */
-    int   listen_fd;            /* owned by us until the daemon is stopped */
+    int   suspended;            /* threads stopped by http_suspend(), socket kept */
+    unsigned int flags;         /* the daemon's flags, for http_resume() */
+    int   listen_fd;            /* while serving or suspended */
     int   port;                 /* bound port */
     char  token[TOKEN_MAX + 1]; /* "" for none; constant while serving */
 } http = { .listen_fd = -1 };
@@ -249,10 +251,30 @@ bound_port(int fd)
     return -1;
 }
 
+/* Starts the daemon's threads on http.listen_fd. */
+static int
+start_daemon(void)
+{
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);   /* inherited by the daemon's threads */
+    http.daemon = MHD_start_daemon(
+        http.flags, 0, NULL, NULL, on_request, NULL,
+        MHD_OPTION_LISTEN_SOCKET, http.listen_fd,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)POOL_THREADS,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+        MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
+        MHD_OPTION_END);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return http.daemon != NULL ? 0 : -1;
+}
+
 int
 http_start(const char *host, int port, const char *token, char *err, size_t errlen)
 {
-    if (http.daemon != NULL) {
+    if (http.daemon != NULL || http.suspended) {
         snprintf(err, errlen, "already serving on port %d", http.port);
         return -1;
     }
@@ -268,50 +290,68 @@ http_start(const char *host, int port, const char *token, char *err, size_t errl
     http.port = bound_port(fd);
     routes_set_boot((unsigned long long)getpid() << 32 ^ (unsigned long long)time(NULL));
 
-    unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+    /* ITC: lets http_suspend() take the listening socket back. */
+    http.flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);   /* inherited by the daemon's threads */
-    http.daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, NULL,
-        MHD_OPTION_LISTEN_SOCKET, fd,
-        MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)POOL_THREADS,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MAX_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)CONNECTION_TIMEOUT_S,
-        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
-        MHD_OPTION_EXTERNAL_LOGGER, quiet_logger, NULL,
-        MHD_OPTION_END);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (http.daemon == NULL) {
+        http.flags |= MHD_USE_IPv6;
+    http.listen_fd = fd;
+    if (start_daemon() < 0) {
         close(fd);
+        http.listen_fd = -1;
         snprintf(err, errlen, "libmicrohttpd could not start");
         return -1;
     }
-    http.listen_fd = fd;
     return http.port;
 }
 
 void
 http_stop(void)
 {
-    if (http.daemon == NULL)
-        return;
-    MHD_stop_daemon(http.daemon);   /* joins its threads */
+    if (http.suspended) {
+        close(http.listen_fd);
+        http.suspended = 0;
+    } else if (http.daemon != NULL) {
+        MHD_stop_daemon(http.daemon);   /* joins its threads, closes the socket */
+    }
     http.daemon = NULL;
-    /* With MHD_OPTION_LISTEN_SOCKET the daemon closes the socket it was given. */
     http.listen_fd = -1;
+}
+
+int
+http_suspend(void)
+{
+    if (http.daemon == NULL)
+        return 0;
+    MHD_quiesce_daemon(http.daemon);    /* the socket is ours again */
+    MHD_stop_daemon(http.daemon);
+    http.daemon = NULL;
+    http.suspended = 1;
+    return 1;
+}
+
+int
+http_resume(char *err, size_t errlen)
+{
+    if (!http.suspended)
+        return 0;
+    http.suspended = 0;
+    if (start_daemon() < 0) {
+        close(http.listen_fd);
+        http.listen_fd = -1;
+        snprintf(err, errlen, "libmicrohttpd could not restart");
+        return -1;
+    }
+    return 0;
 }
 
 void
 http_after_fork_child(void)
 {
-    if (http.daemon == NULL)
-        return;
-    /* Its threads did not survive the fork: stopping it would wait forever. */
-    http.daemon = NULL;
+    /* The daemon's threads did not survive the fork (stopping it would wait
+     * forever), and the port stays the parent's. */
     if (http.listen_fd >= 0)
         close(http.listen_fd);
+    http.daemon = NULL;
+    http.suspended = 0;
     http.listen_fd = -1;
 }

@@ -17,6 +17,14 @@ int http_start(const char *host, int port, const char *token, char *err, size_t 
 /* Stops serving and joins the daemon's threads. Safe if not started. */
 void http_stop(void);
 
+/* Stops the daemon's threads but keeps the listening socket (connections
+ * wait in its backlog). Returns 1 if it was serving, 0 if not. */
+int http_suspend(void);
+
+/* Restarts the threads after http_suspend(). Returns 0, or -1 with a
+ * message in err; then the socket is closed. */
+int http_resume(char *err, size_t errlen);
+
 /* In a forked child: the daemon's threads are gone. Forgets the daemon and
  * closes the child's copy of the listening socket, so the port stays the
  * parent's. */

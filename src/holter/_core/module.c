@@ -19,6 +19,13 @@ core_state core = { .extra_index = -1 };
 
 static PyObject *registered;    /* owned dict: path (bytes) -> file id, for register_file */
 
+/* Our threads stopped across a fork; see suspend_for_fork(). */
+static struct {
+    int       suspended;        /* our threads are stopped for a fork */
+    PyObject *caller;           /* owned frame that called os.fork(), or NULL */
+    int       caller_lasti;     /* its instruction at the call */
+} fork_state;
+
 double
 core_now(void)
 {
@@ -48,6 +55,10 @@ after_fork_parent(void)
 static void
 after_fork_child(void)
 {
+    /* No restart in the child. Its reference to the fork's caller is
+     * dropped by resume_after_fork(), called from Python once the child's
+     * interpreter is sane again. */
+    fork_state.suspended = 0;
     if (core.counts != NULL)
         linecounts_after_fork_child(core.counts);
     threadstacks_after_fork_child();
@@ -231,13 +242,101 @@ serve(PyObject *mod, PyObject *args)
     return PyLong_FromLong(bound);
 }
 
+static void forget_fork(void);
+
 static PyObject *
 stop_serving(PyObject *mod, PyObject *unused)
 {
+    forget_fork();
     Py_BEGIN_ALLOW_THREADS      /* joining the daemon's threads can take a moment */
     http_stop();
     Py_END_ALLOW_THREADS
     threadstacks_stop();
+    Py_RETURN_NONE;
+}
+
+/* --- our threads across os.fork() ----------------------------------------
+ * From 3.12 os.fork() warns when the process has other OS threads, ours
+ * included. If the program's own thread is the only one, ours are stopped
+ * before the fork and restarted by a pending call once os.fork() has
+ * returned: on 3.13 its check comes after the at-fork hooks, and a pending
+ * call can run inside them, so the call re-arms itself while the frame that
+ * called os.fork() still stands at that call. */
+
+
+static int
+still_in_fork(void)
+{
+    if (fork_state.caller == NULL)
+        return 0;
+    for (PyFrameObject *f = PyEval_GetFrame(); f != NULL; ) {     /* borrowed */
+        if ((PyObject *)f == fork_state.caller)
+            return PyFrame_GetLasti(f) == fork_state.caller_lasti;
+        PyFrameObject *back = PyFrame_GetBack(f);                 /* owned */
+        Py_XDECREF(back);       /* kept alive by the frame chain itself */
+        f = back;
+    }
+    return 0;                   /* the caller has returned */
+}
+
+static int
+resume_pending(void *unused)
+{
+    if (!fork_state.suspended)
+        return 0;               /* stopped for good meanwhile */
+    if (still_in_fork()) {
+        if (Py_AddPendingCall(resume_pending, NULL) == 0)
+            return 0;           /* look again at the next opportunity */
+    }
+    fork_state.suspended = 0;
+    Py_CLEAR(fork_state.caller);
+    char err[256];
+    if (http_resume(err, sizeof(err)) < 0 || threadstacks_start(STACKS_INTERVAL_S) < 0) {
+        PyErr_Clear();          /* never raise into the program */
+        core.hook_errors++;
+    }
+    return 0;
+}
+
+/* Called from the Python before-fork hook, itself called by os.fork(): the
+ * hook's caller is the frame that called os.fork(). */
+static PyObject *
+suspend_for_fork(PyObject *mod, PyObject *unused)
+{
+    if (!HOLTER_FORK_COUNTS_THREADS || fork_state.suspended)
+        Py_RETURN_FALSE;
+    int serving;
+    Py_BEGIN_ALLOW_THREADS
+    serving = http_suspend();
+    Py_END_ALLOW_THREADS
+    if (!serving)
+        Py_RETURN_FALSE;
+    threadstacks_stop();
+    fork_state.suspended = 1;
+    PyFrameObject *hook = PyEval_GetFrame();                       /* borrowed */
+    PyFrameObject *caller = hook ? PyFrame_GetBack(hook) : NULL;   /* owned */
+    fork_state.caller = (PyObject *)caller;
+    fork_state.caller_lasti = caller ? PyFrame_GetLasti(caller) : -1;
+    Py_RETURN_TRUE;
+}
+
+/* No restart is due any more (stopped for good, or in the child). */
+static void
+forget_fork(void)
+{
+    fork_state.suspended = 0;
+    Py_CLEAR(fork_state.caller);
+}
+
+static PyObject *
+resume_after_fork(PyObject *mod, PyObject *unused)
+{
+    if (!fork_state.suspended)
+        Py_CLEAR(fork_state.caller);    /* the child, or nothing was stopped */
+    else if (Py_AddPendingCall(resume_pending, NULL) < 0) {
+        Py_CLEAR(fork_state.caller);    /* queue full: restart now, warning or not */
+        resume_pending(NULL);
+    }
     Py_RETURN_NONE;
 }
 
@@ -285,6 +384,12 @@ static PyMethodDef methods[] = {
      "serve(host, port, token | None) -> bound port. Starts the native server."},
     {"stop_serving", stop_serving, METH_NOARGS, "Stop the server and the stack snapshots."},
     {"add_asset", add_asset, METH_VARARGS, "add_asset(name, data, content_type)."},
+    {"suspend_for_fork", suspend_for_fork, METH_NOARGS,
+     "Before os.fork() of a single-threaded program (3.12+): stop our threads.\n"
+     "Returns whether they were stopped."},
+    {"resume_after_fork", resume_after_fork, METH_NOARGS,
+     "After os.fork(): in the parent, restart them once the fork has returned;\n"
+     "in the child, forget them."},
     {"status", status, METH_NOARGS, "Counters: hook, tracing, files, events, errors."},
     {NULL, NULL, 0, NULL},
 };

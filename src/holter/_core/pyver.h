@@ -50,6 +50,10 @@ holter_code_extra_fast(PyObject *code, Py_ssize_t index)
     return e != NULL && index < e->ce_size ? e->ce_extras[index] : NULL;
 }
 
+/* From 3.12, os.fork() warns (DeprecationWarning) if the process has more
+ * than one OS thread, ours included. */
+#define HOLTER_FORK_COUNTS_THREADS (PY_VERSION_HEX >= 0x030C0000)
+
 /* Is the interpreter shutting down? Public from 3.13, underscored before. */
 #if PY_VERSION_HEX >= 0x030D0000
 #  define holter_is_finalizing() Py_IsFinalizing()
