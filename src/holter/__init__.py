@@ -9,6 +9,16 @@ takes the GIL. See docs/http-api.md for the JSON behind the page.
 """
 from holter import files
 from holter._core import __version__
-from holter._session import Tracer, counts, current, status, stop, trace
+from holter._sampling import Sampler, export, profile, sampling, start
+from holter._session import Tracer, counts, current, status, trace
+from holter import _sampling, _session
 
-__all__ = ["Tracer", "counts", "current", "files", "status", "stop", "trace", "__version__"]
+
+def stop() -> None:
+    """Stops everything holter runs: tracing, sampling, serving."""
+    _sampling.stop()
+    _session.stop()
+
+
+__all__ = ["Sampler", "Tracer", "counts", "current", "export", "files", "profile",
+           "sampling", "start", "status", "stop", "trace", "__version__"]

@@ -1,62 +1,26 @@
-"""A tracing session: the hook, the server, and which files are traced.
+"""A tracing session: the hook, and which files are traced.
 
 One session per process at a time. The C core does the work; this module
-decides which files to trace (the resolver, called once per code object),
-hands the UI's static files to the server and prints the URL.
+decides which files to trace (the resolver, called once per code object)
+and holds the server (_server) while the session runs.
 """
 from __future__ import annotations
 
 import atexit
-import ipaddress
-import mimetypes
 import os
-import secrets
 import sys
 import threading
 import webbrowser
-from importlib import resources
 from typing import Callable
 
-from holter import _core, files as _files
+from holter import _core, _server, files as _files
 from holter._source import read_source
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
-_CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-}
-
 _MAX_DECIDED = 100_000            # file names whose decision is cached per session
 
 _lock = threading.Lock()          # guards _current
 _current: Tracer | None = None
-_assets_loaded = False
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _load_assets() -> None:
-    """Hands the UI files to the C server once: it serves them from memory."""
-    global _assets_loaded
-    if _assets_loaded:
-        return
-    for entry in resources.files("holter").joinpath("static").iterdir():
-        if entry.is_file():
-            ext = os.path.splitext(entry.name)[1]
-            ctype = _CONTENT_TYPES.get(ext) or mimetypes.guess_type(entry.name)[0] or "application/octet-stream"
-            _core.add_asset(entry.name, entry.read_bytes(), ctype)
-    _assets_loaded = True
 
 
 class Tracer:
@@ -119,15 +83,13 @@ class Tracer:
         if not self._serve:
             return
         try:
-            _load_assets()
-            self.port = _core.serve(self.host, self._port_requested, self.token)
+            ep = _server.acquire(self.host, self._port_requested, self.token)
         except BaseException:
             self._tracing = False
             _core.stop_tracing()
             raise
         self._serving = True
-        shown = f"[{self.host}]" if ":" in self.host else self.host
-        self.url = f"http://{shown}:{self.port}/" + (f"?token={self.token}" if self.token else "")
+        self.url, self.port, self.token = ep.url, ep.port, ep.token
 
     def file_id(self, path: str) -> int | None:
         """The id the page uses for `path`, or None if it is not traced."""
@@ -142,7 +104,7 @@ class Tracer:
                 _core.stop_tracing()
             if self._serving:
                 self._serving = False
-                _core.stop_serving()
+                _server.release()
             if _current is self:
                 _current = None
 
@@ -185,8 +147,6 @@ def start(files: Callable[[str], bool], always: set[str], host: str, port: int,
     whatever `files` says. Used by trace(), the CLI and the benchmarks
     (``serve=False``; ``floor=True`` delivers the events but counts none)."""
     global _current
-    if not _is_loopback(host) and not token:
-        token = secrets.token_urlsafe(18)
     with _lock:
         if _current is not None:
             raise RuntimeError("holter is already tracing; call holter.stop() first")
@@ -195,7 +155,7 @@ def start(files: Callable[[str], bool], always: set[str], host: str, port: int,
         _current = t
     if t.url and not quiet:
         print(f"holter: watching this program at {t.url}", file=sys.stderr, flush=True)
-    if browser and t.url and _is_loopback(host):
+    if browser and t.url and _server.is_loopback(host):
         first = t.file_id(min(always)) if always else None
         webbrowser.open_new_tab(t.url + (f"#/file/{first}" if first is not None else ""))
     return t
@@ -220,9 +180,8 @@ def status() -> dict[str, object]:
     the program (for example a ``files`` filter that raised).
     """
     info = dict(_core.status())
-    t = _current
-    info["url"] = t.url if t is not None else None
-    info["serving"] = bool(t is not None and t._serving)
+    info["url"] = _server.url()
+    info["serving"] = _server.serving()
     return info
 
 
@@ -252,6 +211,7 @@ def _after_fork_in_child() -> None:
     # The C core forgot its server threads (pthread_atfork); the child keeps
     # counting but does not serve.
     _core.resume_after_fork()
+    _server.forget_after_fork()
     t = _current
     if t is not None:
         t._serving = False

@@ -158,8 +158,14 @@ send_reply(struct MHD_Connection *c, reply_t *r, int set_cookie)
     return ret;
 }
 
+static const char *
+query_param(void *ctx, const char *key)
+{
+    return MHD_lookup_connection_value(ctx, MHD_GET_ARGUMENT_KIND, key);
+}
+
 /* libmicrohttpd's access handler: called once per request here, since we
- * answer at the first call and accept no request bodies. */
+ * answer at the first call and read no request bodies. */
 static enum MHD_Result
 on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
            const char *version, const char *upload_data, size_t *upload_data_size,
@@ -176,13 +182,11 @@ on_request(void *cls, struct MHD_Connection *c, const char *url, const char *met
         r.content_type = "text/html; charset=utf-8";
     } else if (denied != NULL) {
         routes_error(&r, 403, denied);
-    } else if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
-               strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
-        routes_error(&r, 405, "only GET and HEAD");
     } else {
         const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
                                                       MHD_HTTP_HEADER_IF_NONE_MATCH);
-        routes_dispatch(url, inm, &r);
+        const char *action = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Holter-Action");
+        routes_dispatch(method, url, query_param, c, inm, action, &r);
     }
     return send_reply(c, &r, set_cookie);
 }

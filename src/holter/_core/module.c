@@ -6,7 +6,11 @@
 #include "core.h"
 
 #include "assets.h"
+#include "export.h"
 #include "http.h"
+#include "pylayout.h"
+#include "routes.h"
+#include "sampler.h"
 #include "threadstacks.h"
 
 #include <pthread.h>
@@ -41,6 +45,8 @@ before_fork(void)
 {
     if (core.counts != NULL)
         pthread_mutex_lock(&core.counts->lock);     /* no reader mid-copy in the child */
+    if (sampler_profile() != NULL)
+        pthread_mutex_lock(&sampler_profile()->lock);   /* no round half-recorded */
 }
 
 static void
@@ -48,6 +54,8 @@ after_fork_parent(void)
 {
     if (core.counts != NULL)
         pthread_mutex_unlock(&core.counts->lock);
+    if (sampler_profile() != NULL)
+        pthread_mutex_unlock(&sampler_profile()->lock);
 }
 
 /* The child has only the forking thread: our native threads are gone. The
@@ -63,6 +71,7 @@ after_fork_child(void)
         linecounts_after_fork_child(core.counts);
     threadstacks_after_fork_child();
     http_after_fork_child();
+    sampler_after_fork_child();
 }
 
 /* Creates the tables once per process. */
@@ -371,6 +380,145 @@ status(PyObject *mod, PyObject *unused)
         "dropped", (unsigned long long)(core.counts ? core.counts->dropped : 0));
 }
 
+/* --- the sampler --------------------------------------------------------- */
+
+static PyObject *
+start_sampler(PyObject *mod, PyObject *args)
+{
+    double interval;
+    const char *mode, *main_file;
+    PyObject *prefixes;
+    if (!PyArg_ParseTuple(args, "dszO!:start_sampler", &interval, &mode, &main_file,
+                          &PyList_Type, &prefixes))
+        return NULL;
+    if (!(interval >= 1e-5 && interval <= 60)) {
+        PyErr_SetString(PyExc_ValueError, "interval must be between 0.00001 and 60 seconds");
+        return NULL;
+    }
+    int m = strcmp(mode, "wall") == 0 ? SAMPLER_WALL : strcmp(mode, "cpu") == 0 ? SAMPLER_CPU : -1;
+    if (m < 0) {
+        PyErr_SetString(PyExc_ValueError, "mode must be 'wall' or 'cpu'");
+        return NULL;
+    }
+    if (ensure_init() < 0)
+        return NULL;
+    py_layout_t layout;
+    pylayout_init(&layout);
+    const char *pre[64];
+    int npre = 0;
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(prefixes) && npre < 64; i++) {
+        PyObject *item = PyList_GET_ITEM(prefixes, i);
+        const char *sv = PyUnicode_Check(item) ? PyUnicode_AsUTF8(item) : NULL;
+        if (sv == NULL)
+            PyErr_Clear();
+        else
+            pre[npre++] = sv;
+    }
+    char err[256];
+    if (sampler_start(&layout, interval, m, main_file, pre, npre, err, sizeof(err)) < 0) {
+        PyErr_SetString(PyExc_RuntimeError, err);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+stop_sampler(PyObject *mod, PyObject *unused)
+{
+    Py_BEGIN_ALLOW_THREADS      /* joining waits at most one round */
+    sampler_stop();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+reset_sampler(PyObject *mod, PyObject *unused)
+{
+    Py_BEGIN_ALLOW_THREADS
+    sampler_reset();
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+name_threads(PyObject *mod, PyObject *names)
+{
+    if (!PyDict_Check(names)) {
+        PyErr_SetString(PyExc_TypeError, "expected {thread id: name}");
+        return NULL;
+    }
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(names, &pos, &k, &v)) {
+        unsigned long long id = PyLong_AsUnsignedLongLong(k);
+        const char *name = PyUnicode_Check(v) ? PyUnicode_AsUTF8(v) : NULL;
+        if ((id == (unsigned long long)-1 && PyErr_Occurred()) || name == NULL) {
+            PyErr_Clear();
+            continue;
+        }
+        sampler_name_thread(id, name);
+    }
+    Py_RETURN_NONE;
+}
+
+/* Query parameters handed from Python to routes_dispatch(). */
+typedef struct {
+    const char *keys[16];
+    const char *values[16];
+    int n;
+} params_t;
+
+static const char *
+dict_param(void *ctx, const char *key)
+{
+    params_t *p = ctx;
+    for (int i = 0; i < p->n; i++)
+        if (strcmp(p->keys[i], key) == 0)
+            return p->values[i];
+    return NULL;
+}
+
+/* route(path, params, if_none_match) -> (status, content_type, etag, body):
+ * what the native server would answer, for apps that mount the page. */
+static PyObject *
+route(PyObject *mod, PyObject *args)
+{
+    const char *path, *inm;
+    PyObject *dict;
+    if (!PyArg_ParseTuple(args, "sO!z:route", &path, &PyDict_Type, &dict, &inm))
+        return NULL;
+    if (ensure_init() < 0)
+        return NULL;
+    params_t params = {.n = 0};
+    const char *method = "GET";
+    Py_ssize_t pos = 0;
+    PyObject *k, *v;
+    while (PyDict_Next(dict, &pos, &k, &v) && params.n < 16) {
+        const char *ks = PyUnicode_Check(k) ? PyUnicode_AsUTF8(k) : NULL;
+        const char *vs = PyUnicode_Check(v) ? PyUnicode_AsUTF8(v) : NULL;
+        if (ks == NULL || vs == NULL)
+            return NULL;
+        if (strcmp(ks, "_method") == 0) {
+            method = vs;
+            continue;
+        }
+        params.keys[params.n] = ks;
+        params.values[params.n++] = vs;
+    }
+    /* The caller checked X-Holter-Action before asking for a POST. */
+    const char *action = strcmp(method, "POST") == 0 ? "reset" : NULL;
+    reply_t r = {0};
+    Py_BEGIN_ALLOW_THREADS      /* stacks may wait for the snapshot thread */
+    routes_dispatch(method, path, dict_param, &params, inm, action, &r);
+    Py_END_ALLOW_THREADS
+    const char *body = r.body ? r.body : r.static_body;
+    PyObject *res = Py_BuildValue("(iszy#)", r.status, r.content_type ? r.content_type : "",
+                                  r.etag[0] ? r.etag : NULL, r.status == 304 ? "" : (body ? body : ""),
+                                  (Py_ssize_t)(r.status == 304 || body == NULL ? 0 : r.len));
+    free(r.body);
+    return res;
+}
+
 static PyMethodDef methods[] = {
     {"start_tracing", start_tracing, METH_VARARGS,
      "start_tracing(resolver, floor=False): install the hook on every thread."},
@@ -391,6 +539,13 @@ static PyMethodDef methods[] = {
      "After os.fork(): in the parent, restart them once the fork has returned;\n"
      "in the child, forget them."},
     {"status", status, METH_NOARGS, "Counters: hook, tracing, files, events, errors."},
+    {"start_sampler", start_sampler, METH_VARARGS,
+     "start_sampler(interval, mode, main_file, sys_path): sample every thread."},
+    {"stop_sampler", stop_sampler, METH_NOARGS, "Stop sampling; the profile stays."},
+    {"reset_sampler", reset_sampler, METH_NOARGS, "Clear the profile."},
+    {"name_threads", name_threads, METH_O, "name_threads({id: name}) for exports."},
+    {"route", route, METH_VARARGS,
+     "route(path, params, if_none_match) -> (status, content_type, etag, body)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,6 +11,7 @@
 #ifndef HOLTER_PYVER_H
 #define HOLTER_PYVER_H
 
+#define PY_SSIZE_T_CLEAN         /* Py_ssize_t lengths for "#" formats */
 #include <Python.h>
 
 #if PY_VERSION_HEX < 0x030B0000

@@ -9,7 +9,9 @@
 #include "routes.h"
 
 #include "assets.h"
+#include "export.h"
 #include "jsonbuf.h"
+#include "sampler.h"
 #include "threadstacks.h"
 
 #include <inttypes.h>
@@ -291,11 +293,141 @@ parse_file(const char *s, const char **rest)
     return linecounts_get(core.counts, (uint32_t)id);
 }
 
+/* --- the sampler's routes ----------------------------------------------- */
+
+static const char *
+mode_name(int mode)
+{
+    return mode == SAMPLER_CPU ? "cpu" : "wall";
+}
+
+static void
+route_sampler(reply_t *r)
+{
+    sampler_health_t h;
+    sampler_health(&h);
+    jsonbuf_t b;
+    jsonbuf_init(&b, 4096);
+    jsonbuf_begin_object(&b);
+    jsonbuf_key(&b, "running");        jsonbuf_bool(&b, h.running);
+    jsonbuf_key(&b, "mode");           jsonbuf_cstr(&b, mode_name(h.mode));
+    jsonbuf_key(&b, "interval_s");     jsonbuf_double(&b, h.interval_s, 6);
+    jsonbuf_key(&b, "target_hz");      jsonbuf_double(&b, h.interval_s > 0 ? 1.0 / h.interval_s : 0, 1);
+    jsonbuf_key(&b, "achieved_hz");    jsonbuf_double(&b, h.elapsed_s > 0 ? (double)h.rounds / h.elapsed_s : 0, 1);
+    jsonbuf_key(&b, "samples");        jsonbuf_uint(&b, h.rounds);
+    jsonbuf_key(&b, "thread_samples"); jsonbuf_uint(&b, h.thread_samples);
+    jsonbuf_key(&b, "dropped");        jsonbuf_uint(&b, h.missed + h.lost);
+    jsonbuf_key(&b, "missed");         jsonbuf_uint(&b, h.missed);
+    jsonbuf_key(&b, "lost");           jsonbuf_uint(&b, h.lost);
+    jsonbuf_key(&b, "torn");           jsonbuf_uint(&b, h.torn);
+    jsonbuf_key(&b, "threads");        jsonbuf_uint(&b, h.threads);
+    jsonbuf_key(&b, "unique_stacks");  jsonbuf_uint(&b, h.unique_stacks);
+    jsonbuf_key(&b, "unique_frames");  jsonbuf_uint(&b, h.unique_frames);
+    jsonbuf_key(&b, "memory_bytes");   jsonbuf_uint(&b, h.memory_bytes);
+    jsonbuf_key(&b, "elapsed_s");      jsonbuf_double(&b, h.elapsed_s, 3);
+    jsonbuf_end_object(&b);
+    reply_json(r, &b);
+}
+
+/* Reads the common query parameters of the profile routes. */
+static void
+profile_query(routes_param_fn param, void *ctx, export_query_t *q, sampler_health_t *h)
+{
+    const char *v;
+    memset(q, 0, sizeof(*q));
+    q->with_idle = 1;
+    if ((v = param(ctx, "window")) != NULL)
+        q->window_s = strtod(v, NULL);
+    if (!(q->window_s >= 0 && q->window_s < 1e9))
+        q->window_s = 0;        /* NaN, negative, absurd: everything */
+    if ((v = param(ctx, "thread")) != NULL && *v != '\0') {
+        q->has_thread = 1;
+        q->thread_id = strtoull(v, NULL, 10);
+    }
+    if ((v = param(ctx, "idle")) != NULL)
+        q->with_idle = strcmp(v, "0") != 0;
+    if ((v = param(ctx, "min")) != NULL)
+        q->min = strtoull(v, NULL, 10);
+    if ((v = param(ctx, "limit")) != NULL)
+        q->limit = atoi(v);
+    q->file = param(ctx, "file");
+    sampler_health(h);
+    q->interval_s = h->interval_s;
+    q->elapsed_s = h->elapsed_s;
+    q->mode = mode_name(h->mode);
+}
+
+static void
+route_profile(reply_t *r, int format, routes_param_fn param, void *ctx, const char *inm)
+{
+    profile_t *p = sampler_profile();
+    if (p == NULL) {
+        routes_error(r, 404, "the sampler has not run: start it with holter.start()");
+        return;
+    }
+    export_query_t q;
+    sampler_health_t h;
+    profile_query(param, ctx, &q, &h);
+    const char *reset = param(ctx, "reset");
+    int resetting = reset != NULL && (strcmp(reset, "1") == 0 || strcmp(reset, "true") == 0);
+    if (!resetting && not_modified(r, inm, "p%" PRIu64 "-%" PRIu64, export_version(p), 0))
+        return;
+    size_t len = 0;
+    char *body = export_profile(p, format, &q, &len);
+    if (body == NULL) {
+        routes_error(r, 500, "profile too large or out of memory");
+        return;
+    }
+    if (resetting) {
+        sampler_reset();
+        r->etag[0] = '\0';
+    }
+    r->status = 200;
+    r->body = body;
+    r->len = len;
+    r->content_type = export_content_type(format);
+}
+
+static void
+route_reset(reply_t *r, const char *action)
+{
+    if (action == NULL || strcmp(action, "reset") != 0) {
+        routes_error(r, 403, "POST needs the header X-Holter-Action: reset");
+        return;
+    }
+    sampler_reset();
+    r->static_body = "{\"reset\":true}";
+    r->len = strlen(r->static_body);
+    r->status = 200;
+    r->content_type = JSON_TYPE;
+}
+
+/* The profile routes: /api/profile[/<format>]. */
+static int
+profile_format(const char *path)
+{
+    if (strcmp(path, "/api/profile") == 0)
+        return EXPORT_FLAME;
+    if (strncmp(path, "/api/profile/", 13) != 0)
+        return -1;
+    int f = export_format_from_name(path + 13);
+    return f == EXPORT_FLAME ? -1 : f;  /* "flame" is /api/profile itself */
+}
+
 void
-routes_dispatch(const char *path, const char *inm, reply_t *r)
+routes_dispatch(const char *method, const char *path, routes_param_fn param, void *ctx,
+                const char *inm, const char *action, reply_t *r)
 {
     const char *rest;
-    if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
+    int format;
+    if (strcmp(method, "POST") == 0) {
+        if (strcmp(path, "/api/profile/reset") == 0)
+            route_reset(r, action);
+        else
+            routes_error(r, 405, "only GET and HEAD here");
+    } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        routes_error(r, 405, "only GET and HEAD");
+    } else if (strcmp(path, "/") == 0 || strcmp(path, "/index.html") == 0) {
         route_asset(r, "index.html");
     } else if (strncmp(path, "/static/", 8) == 0 && strchr(path + 8, '/') == NULL) {
         route_asset(r, path + 8);
@@ -305,6 +437,10 @@ routes_dispatch(const char *path, const char *inm, reply_t *r)
         route_files(r, inm);
     } else if (strcmp(path, "/api/stacks") == 0) {
         route_stacks(r, inm);
+    } else if (strcmp(path, "/api/sampler") == 0) {
+        route_sampler(r);
+    } else if ((format = profile_format(path)) >= 0) {
+        route_profile(r, format, param, ctx, inm);
     } else if (strncmp(path, "/api/files/", 11) == 0) {
         lc_file_t *f = parse_file(path + 11, &rest);
         if (f != NULL && strcmp(rest, "source") == 0)

@@ -17,9 +17,16 @@ typedef struct reply {
     char        etag[96];      /* quoted strong ETag, or "" for none */
 } reply_t;
 
-/* Fills `r` for a GET of `path`. `if_none_match` may be NULL. An unchanged
- * resource gets status 304 and no body, decided before any body is built. */
-void routes_dispatch(const char *path, const char *if_none_match, reply_t *r);
+/* Looks up a query parameter; NULL if absent. */
+typedef const char *(*routes_param_fn)(void *ctx, const char *key);
+
+/* Fills `r` for `method` ("GET", "HEAD" or "POST") on `path`, with query
+ * parameters from param(ctx, key). `if_none_match` may be NULL. An unchanged
+ * resource gets status 304 and no body, decided before any body is built.
+ * `action` is the X-Holter-Action header (NULL if absent): the one POST
+ * route wants it, so that no plain form on another site can trigger it. */
+void routes_dispatch(const char *method, const char *path, routes_param_fn param, void *ctx,
+                     const char *if_none_match, const char *action, reply_t *r);
 
 /* Sets the reply to a JSON error {"error": msg} with `status`. */
 void routes_error(reply_t *r, int status, const char *msg);

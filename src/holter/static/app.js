@@ -1,28 +1,38 @@
 // app.js - the holter page: routing, polling, index view, header.
 //
-// Views by URL fragment: #/ (traced files), #/file/<id>, #/file/<id>/<line>.
+// Views by URL fragment: #/ (traced files), #/file/<id>, #/file/<id>/<line>,
+// #/profile (the sampler's flame graph, profile.js).
 // One serialized poll loop (the next poll is scheduled only after the
 // previous one finished) asks, every 250 ms while the tab is visible:
 // api/stacks always, plus api/files on the index or api/files/<id>/lines in
-// a file view. Requests revalidate with the server's ETag (the browser sends
+// a file view; api/sampler about once a second on the profile and file
+// views (every 5 s elsewhere, for the header's "Profile" link), and while
+// the sampler has samples, api/profile/lines?file=<path> in a file view
+// (once a second) or what profile.js asks for on the profile view.
+// Requests revalidate with the server's ETag (the browser sends
 // If-None-Match and gets 304), and a body whose ETag we already rendered is
 // not even parsed, so an idle program costs next to nothing on both sides.
 // JSON shapes: docs/http-api.md. All URLs are relative, so the page works
 // under a path prefix.
 
 import { FileView, prepareSource } from "./fileview.js";
+import { ProfileView } from "./profile.js";
 import { StacksPanel, shortName } from "./stacks.js";
 import { escapeHtml } from "./highlight.js";
 
 const POLL_MS = 250;        // normal poll period
 const RETRY_MS = 2000;      // period while disconnected or refused
 const STATUS_MS = 5000;     // how often to refresh the header's status line
+const SAMPLER_MS = 1000;    // api/sampler on the profile and file views
+const SAMPLER_IDLE_MS = 5000; // api/sampler elsewhere
+const SAMPLES_MS = 1000;    // api/profile/lines in a file view
 
 const $ = (id) => document.getElementById(id);
 const viewEl = $("view");
 const crumbEl = $("crumb");
 const statusEl = $("status-info");
 const connEl = $("conn");
+const navProfile = $("nav-profile");
 const stacksEl = $("stacks");
 const stacks = new StacksPanel($("stacks-body"), $("stacks-summary"));
 
@@ -84,6 +94,11 @@ let viewState = "idle";          // file view: loading | ready | missing | error
 let fileView = null;             // FileView of the open file, once loaded
 let indexView = null;            // {tbody, rows, order, empty} on the index
 let filesMeta = null;            // Map id -> /api/files entry, file order
+let filesByPath = new Map();     // path -> id, from the same body
+let profileView = null;          // ProfileView, built at the first visit and kept
+let sampler;                     // last api/sampler body; null: no sampler routes; undefined: not asked yet
+let samplerAt = 0;               // Date.now() of the last api/sampler poll
+let samplesAt = 0;               // ... of the last api/profile/lines poll
 const sources = new Map();       // id -> prepared source, or null if none
 let lastStacks = null;           // last /api/stacks body
 let knownPid = null;             // pid of the program we are showing
@@ -93,6 +108,7 @@ let conn = "ok";                 // ok | network | token | http
 function parseHash() {
   const m = /^#\/file\/(\d+)(?:\/(\d+))?\/?$/.exec(location.hash);
   if (m) return { kind: "file", id: Number(m[1]), line: m[2] ? Number(m[2]) : null };
+  if (/^#\/profile\/?$/.test(location.hash)) return { kind: "profile" };
   return { kind: "index" };
 }
 
@@ -109,8 +125,11 @@ function onRoute() {
   fileView = null;
   indexView = null;
   viewEl.scrollTop = 0;
+  navProfile.classList.toggle("current", r.kind === "profile");
   if (r.kind === "index") {
     showIndex();
+  } else if (r.kind === "profile") {
+    showProfile();
   } else {
     viewState = "idle";
     crumbEl.textContent = `file ${r.id}`;
@@ -171,6 +190,38 @@ function renderIndex(files) {
   }
 }
 
+// ---------------------------------------------------------------- profile
+
+function showProfile() {
+  document.title = "Profile — holter";
+  crumbEl.textContent = "";      // the header's "Profile" link shows where we are
+  if (!profileView) {
+    profileView = new ProfileView({
+      getJSON, headers: reqHeaders, token: pageToken, kick,
+      refreshFiles, fileHref,
+    });
+  }
+  if (sampler !== undefined) profileView.setSampler(sampler);
+  profileView.attach(viewEl);
+}
+
+/** "#/file/<id>/<line>" if `path` is a traced file, else null. */
+function fileHref(path, line) {
+  const id = filesByPath.get(path);
+  if (id === undefined) return null;
+  return line ? `#/file/${id}/${line}` : `#/file/${id}`;
+}
+
+/** Poll api/files for the profile view's links; true if the list changed. */
+async function refreshFiles() {
+  const res = await getJSON("api/files");
+  if (!res) return false;
+  const before = [...filesByPath.keys()].join("\n");
+  setFilesMeta(res.data.files);
+  res.commit();
+  return [...filesByPath.keys()].join("\n") !== before;
+}
+
 // ---------------------------------------------------------------- file view
 
 async function loadFile(r, seq) {
@@ -201,6 +252,7 @@ async function loadFile(r, seq) {
     fileView = new FileView(viewEl, r.id, meta, src);
     viewState = "ready";
     etags.delete(`api/files/${r.id}/lines`);
+    samplesAt = 0;               // samples column, if any, on the next poll
     if (lastStacks) fileView.applyStacks(lastStacks);
     if (route.line) fileView.gotoLine(route.line);
     kick();
@@ -219,6 +271,7 @@ async function loadFile(r, seq) {
 
 function setFilesMeta(files) {
   filesMeta = new Map(files.map((f) => [f.id, f]));
+  filesByPath = new Map(files.map((f) => [f.path, f.id]));
 }
 
 // ---------------------------------------------------------------- polling
@@ -247,6 +300,49 @@ async function pollLines(fv) {
   res.commit();
 }
 
+function samplerHasData() {
+  return !!(sampler && (sampler.running || sampler.samples > 0));
+}
+
+// api/sampler has no ETag (it changes all the time) and is small. A 404
+// means a server without the sampler routes: not an error for the page.
+async function pollSampler() {
+  samplerAt = Date.now();
+  let s;
+  try {
+    s = (await getJSON("api/sampler", true)).data;
+  } catch (e) {
+    if (!(e.kind === "http" && e.status === 404)) throw e;
+    s = null;
+  }
+  sampler = s;
+  const on = !!(s && s.running);
+  navProfile.classList.toggle("live", on);
+  navProfile.title = on ? `stack sampler running (${s.mode}): flame graph`
+    : samplerHasData() ? "stack sampler stopped: flame graph of its samples"
+    : "flame graph of the stack sampler (not running)";
+  if (profileView) profileView.setSampler(s);
+}
+
+async function pollSamples(fv) {
+  samplesAt = Date.now();
+  if (!samplerHasData() || !fv.path) {
+    fv.applySamples(null);
+    return;
+  }
+  const url = `api/profile/lines?file=${encodeURIComponent(fv.path)}`;
+  let res;
+  try {
+    res = await getJSON(url, !fv.samplesShown);
+  } catch (e) {
+    if (!(e.kind === "http" && e.status === 404)) throw e;
+    res = { data: { path: fv.path, lines: [] }, commit() {} };   // no samples in this file
+  }
+  if (!res || fv !== fileView) return;
+  fv.applySamples(res.data);
+  res.commit();
+}
+
 async function pollStatus() {
   const res = await getJSON("api/status", true);
   if (!res) return;
@@ -258,7 +354,11 @@ async function pollStatus() {
     sources.clear();
     etags.clear();
     filesMeta = null;
+    filesByPath = new Map();
     lastStacks = null;
+    sampler = undefined;
+    samplerAt = 0;
+    profileView?.forget();
     route = { kind: "none" };
     onRoute();
   }
@@ -308,8 +408,21 @@ async function tick() {
     const seq = routeSeq;
     if (route.kind === "file" && viewState === "error") loadFile(route, seq);
     const jobs = [pollStacks()];
+    const now = Date.now();
+    const samplerDue = now - samplerAt >= (route.kind === "index" ? SAMPLER_IDLE_MS : SAMPLER_MS);
     if (route.kind === "index") jobs.push(pollFiles(seq));
     else if (fileView) jobs.push(pollLines(fileView));
+    if (route.kind === "profile" && profileView) {
+      // The sampler's state decides what the view asks for: first, then the rest.
+      const pv = profileView;
+      jobs.push((async () => {
+        if (samplerDue || sampler === undefined) await pollSampler();
+        if (pv === profileView && route.kind === "profile") await pv.poll();
+      })());
+    } else if (samplerDue) {
+      jobs.push(pollSampler());
+    }
+    if (fileView && now - samplesAt >= SAMPLES_MS) jobs.push(pollSamples(fileView));
     if (Date.now() - lastStatusAt > STATUS_MS) jobs.push(pollStatus());
     const results = await Promise.allSettled(jobs);
     const failed = results.find((x) => x.status === "rejected");

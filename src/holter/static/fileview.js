@@ -1,5 +1,6 @@
-// fileview.js - one traced file: source rows, hit counts, recency bars and
-// the lines threads are executing now.
+// fileview.js - one traced file: source rows, hit counts, recency bars,
+// the lines threads are executing now and, while the stack sampler has
+// samples, sampled line heat (/api/profile/lines) in a column of its own.
 //
 // The rows are built once per file from /api/files/<id>/source, as HTML
 // strings of 100 rows (a 10,000-line file builds in well under a second).
@@ -14,6 +15,11 @@ const LEVELS = 11;
 const CHUNK = 100;        // rows per <tbody>
 const ROW_HEIGHT = 19;    // px, as table.source tr in style.css
 const MAX_MARK_SPAN = 200; // lines: a longer `pos` highlights only its first lines
+// Cells of a row (tr.cells index).
+const C_HITS = 1;         // exact hit count (trace hook)
+const C_SAMP = 2;         // samples at the line (sampler); hidden until there are any
+const C_BARS = 3;         // recency bars
+const C_CODE = 4;         // the source line
 
 export class FileView {
   /**
@@ -37,6 +43,9 @@ export class FileView {
     this.target = null;             // tr marked as the URL's line
     this.lastStacks = null;         // last /api/stacks body applied
     this.pendingLine = 0;           // line to go to once its row exists
+    this.path = source ? source.path : (meta ? meta.path : null);  // for api/profile/lines
+    this.sampKey = new Map();       // line -> samples text + tint drawn
+    this.samplesShown = false;      // the samples column is visible
     this.build();
   }
 
@@ -44,10 +53,11 @@ export class FileView {
     const path = this.source ? this.source.path : (this.meta ? this.meta.path : `file ${this.id}`);
     this.root.innerHTML =
       `<div class="file-head"><span class="file-path">${escapeHtml(path)}</span>` +
-      ` <span class="file-stats"></span></div>` +
+      ` <span class="file-stats"></span> <span class="file-samples"></span></div>` +
       (this.source ? "" : '<p class="notice">holter could not read this file\'s source; only counts are shown.</p>') +
       '<table class="source"></table>';
     this.stats = this.root.querySelector(".file-stats");
+    this.sampStats = this.root.querySelector(".file-samples");
     this.table = this.root.querySelector("table.source");
     const n = this.source ? this.lines.length : (this.meta ? this.meta.lines : 0);
     this.root.style.setProperty("--ln-digits", String(Math.max(3, String(n).length)));
@@ -73,7 +83,7 @@ export class FileView {
         const text = this.lines[i];
         const code = text === undefined ? "" : renderLine(text, this.segs[i], null);
         parts.push(`<tr id="line-${i + 1}"><td class="ln">${i + 1}</td><td class="hits"></td>` +
-          `<td class="bars"></td><td class="code">${code}</td></tr>`);
+          `<td class="samp"></td><td class="bars"></td><td class="code">${code}</td></tr>`);
       }
       chunk.insertAdjacentHTML("beforeend", parts.join(""));
       const all = chunk.rows;
@@ -106,14 +116,14 @@ export class FileView {
       const r = this.row(line);
       if (!r) continue;
       this.hitCount[line] = count;
-      r.cells[1].textContent = count ? String(count) : "";
+      r.cells[C_HITS].textContent = count ? String(count) : "";
     }
     if (seen.size !== this.countedLines) {
       for (let line = 1; line < this.hitCount.length; line++) {
         if (this.hitCount[line] && !seen.has(line)) {
           this.hitCount[line] = 0;
           const r = this.row(line);
-          if (r) r.cells[1].textContent = "";
+          if (r) r.cells[C_HITS].textContent = "";
         }
       }
     }
@@ -129,12 +139,12 @@ export class FileView {
       for (let c = 0; c < LEVELS; c++) widths.push((Math.max(0, Number(levels[c]) || 0) * BAR_UNIT).toFixed(1));
       const key = widths.join(",");
       if (this.barKey.get(line) === key) continue;
-      let bar = r.cells[2].firstChild;
+      let bar = r.cells[C_BARS].firstChild;
       if (!bar) {
         bar = document.createElement("div");
         bar.className = "bar";
         bar.innerHTML = "<i></i>".repeat(LEVELS);
-        r.cells[2].appendChild(bar);
+        r.cells[C_BARS].appendChild(bar);
       }
       const segs = bar.children;
       const old = (this.barKey.get(line) || "").split(",");
@@ -147,13 +157,72 @@ export class FileView {
     }
     for (const line of this.barKey.keys()) {
       if (!recentSeen.has(line)) {
-        this.row(line)?.cells[2].replaceChildren();
+        this.row(line)?.cells[C_BARS].replaceChildren();
         this.barKey.delete(line);
       }
     }
 
     const stats = `${Number(data.events).toLocaleString("en-US")} line events · ${seen.size} lines hit`;
     if (this.stats.textContent !== stats) this.stats.textContent = stats;
+  }
+
+  /** Apply a /api/profile/lines body: samples per line, tinted by heat
+   *  (relative to the file's hottest line). null hides the column. */
+  applySamples(data) {
+    if (!data) {
+      if (!this.samplesShown) return;
+      for (const line of this.sampKey.keys()) this.setSamp(line, "", "", "");
+      this.sampKey.clear();
+      this.table.classList.remove("with-samples");
+      this.sampStats.textContent = "";
+      this.samplesShown = false;
+      return;
+    }
+    const lines = data.lines || [];
+    let max = 0, sum = 0, maxLine = 0;
+    for (const [line, n] of lines) {
+      if (n > max) max = n;
+      if (line > maxLine) maxLine = line;
+      sum += n;
+    }
+    if (!this.source && maxLine > this.rows.length) {
+      this.ensureRows(maxLine);
+      if (this.lastStacks) this.applyStacks(this.lastStacks);
+    }
+    if (!this.samplesShown) {
+      this.table.classList.add("with-samples");
+      this.samplesShown = true;
+    }
+    const seen = new Set();
+    for (const [line, n] of lines) {
+      if (!this.row(line) || !(n > 0)) continue;
+      seen.add(line);
+      // sqrt: a line with 1% of the hottest line's samples still shows.
+      const heat = max ? Math.sqrt(n / max) : 0;
+      const tint = `rgba(249, 38, 114, ${(0.1 + 0.65 * heat).toFixed(2)})`;
+      const key = `${n}|${tint}`;
+      if (this.sampKey.get(line) === key) continue;
+      this.sampKey.set(line, key);
+      this.setSamp(line, String(n), tint,
+        `${n} samples at this line (${(100 * n / (sum || 1)).toFixed(1)}% of this file's)`);
+    }
+    for (const line of [...this.sampKey.keys()]) {
+      if (!seen.has(line)) {
+        this.setSamp(line, "", "", "");
+        this.sampKey.delete(line);
+      }
+    }
+    const text = `· ${sum.toLocaleString("en-US")} line samples`;
+    if (this.sampStats.textContent !== text) this.sampStats.textContent = text;
+  }
+
+  setSamp(line, text, tint, title) {
+    const r = this.row(line);
+    if (!r) return;
+    const c = r.cells[C_SAMP];
+    c.textContent = text;
+    c.style.background = tint;
+    c.title = title;
   }
 
   /** Apply a /api/stacks body: mark the rows (and sub-expressions) that some
@@ -218,7 +287,7 @@ export class FileView {
     if (executing && names.length) {
       html += ` <span class="badge" title="threads executing this line">${escapeHtml(names.join(", "))}</span>`;
     }
-    r.cells[3].innerHTML = html;
+    r.cells[C_CODE].innerHTML = html;
   }
 
   /** Scroll line n into the middle of the view and flash it. */
