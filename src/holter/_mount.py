@@ -124,7 +124,7 @@ class Profiler:
         first request starts one. An explicit holter.stop() in a process
         that already sampled is respected."""
         pid = os.getpid()
-        if self._pid:
+        if pid == self._pid:
             return
         with _start_lock:
             if pid == self._pid:

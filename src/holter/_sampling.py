@@ -67,17 +67,17 @@ class Sampler:
         return f"<holter.Sampler {self.mode} every {self.interval}s url={self.url!r}>"
 
 
-def _module_roots() -> tuple[str | None, list[str]]:
+def _module_roots(main: str | None) -> tuple[str | None, list[str]]:
     """__main__'s file and the sys.path entries: how the C side names a
     module after a file without the GIL."""
-    main = getattr(sys.modules.get("__main__"), "__file__", None)
+    main = main or getattr(sys.modules.get("__main__"), "__file__", None)
     roots = [os.path.abspath(p or os.curdir) for p in sys.path if isinstance(p, str)]
     return (os.path.abspath(main) if main else None), [r for r in roots if os.path.isdir(r)]
 
 
 def start(interval: float = 0.01, mode: str = "wall", *, host: str = "127.0.0.1",
           port: int = 9999, serve: bool = True, token: str | None = None,
-          quiet: bool = False) -> Sampler:
+          quiet: bool = False, _main_file: str | None = None) -> Sampler:
     """Starts sampling every thread's stack every `interval` seconds, in
     ``"wall"`` mode (every thread, idle ones marked) or ``"cpu"`` mode (only
     threads on a CPU), and with ``serve`` the live page (a flame graph).
@@ -88,7 +88,7 @@ def start(interval: float = 0.01, mode: str = "wall", *, host: str = "127.0.0.1"
     with _lock:
         if _current is not None:
             raise RuntimeError("holter is already sampling; call holter.stop() first")
-        main, roots = _module_roots()
+        main, roots = _module_roots(_main_file)
         _core.start_sampler(interval, mode, main, roots)
         _core.reset_sampler()
         s = Sampler(interval, mode, serving=False)

@@ -21,7 +21,7 @@ import time
 import types
 from types import TracebackType
 
-from holter import _session, files as _files
+from holter import _sampling, _session, files as _files
 
 class _UsageError(Exception):
     """A bad command line: reported in one line, exit status 2 (as python)."""
@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--all", action="store_true", help="trace every file, not just the script")
     run.add_argument("--path-contains", action="append", default=[], metavar="TEXT",
                      help="also trace files whose path contains TEXT (repeatable)")
+    run.add_argument("--sample", action="store_true",
+                     help="profile with the stack sampler (no line counting: production mode)")
+    run.add_argument("--interval", type=float, default=0.01,
+                     help="seconds between samples with --sample (default 0.01)")
+    run.add_argument("--mode", choices=("wall", "cpu"), default="wall",
+                     help="--sample: every thread (wall) or threads on a CPU (cpu)")
     run.add_argument("--browser", action="store_true", help="open the page in a browser")
     run.add_argument("--wait", action="store_true",
                      help="keep serving after the program ends, until Ctrl-C")
@@ -112,9 +118,13 @@ def _run(opts: argparse.Namespace) -> int:
     except _UsageError as e:
         print(e, file=sys.stderr)
         return 2
-    _session.start(_file_filter(opts), {path}, opts.host, opts.port, opts.browser,
-                   opts.token, opts.quiet)
     sys.argv = argv
+    if opts.sample:
+        _sampling.start(opts.interval, opts.mode, host=opts.host, port=opts.port,
+                        token=opts.token, quiet=opts.quiet, _main_file=path)
+    else:
+        _session.start(_file_filter(opts), {path}, opts.host, opts.port, opts.browser,
+                       opts.token, opts.quiet)
     try:
         if opts.module:
             _new_main(None)
@@ -142,7 +152,7 @@ def _run(opts: argparse.Namespace) -> int:
         sys.excepthook = excepthook
         raise
     finally:
-        if opts.wait and _session.current() is not None:
+        if opts.wait and (_session.current() is not None or _sampling.sampling()):
             print("holter: the program ended; serving until Ctrl-C", file=sys.stderr, flush=True)
             try:
                 while True:

@@ -112,9 +112,26 @@ int
 profile_record(profile_t *p, const prof_thread_t *thread, const uint32_t *frames,
                uint32_t n, int idle, uint64_t t_ns)
 {
-    uint32_t stack = intern_put(&p->stacks, frames, n * (uint32_t)sizeof(uint32_t));
+    p->last_stack = intern_put(&p->stacks, frames, n * (uint32_t)sizeof(uint32_t));
+    if (p->last_stack == INTERN_NONE) {
+        p->lost++;
+        return -1;
+    }
+    return profile_record_stack(p, thread, p->last_stack, idle, t_ns);
+}
+
+uint32_t
+profile_last_stack(const profile_t *p)
+{
+    return p->last_stack;
+}
+
+int
+profile_record_stack(profile_t *p, const prof_thread_t *thread, uint32_t stack,
+                     int idle, uint64_t t_ns)
+{
     uint32_t tid = intern_put(&p->threads, thread, sizeof(*thread));
-    if (stack == INTERN_NONE || tid == INTERN_NONE) {
+    if (tid == INTERN_NONE) {
         p->lost++;
         return -1;
     }

@@ -69,6 +69,7 @@ typedef struct profile {
     uint64_t recorded;          /* thread samples counted since reset */
     uint64_t lost;              /* thread samples lost to a full table */
     uint64_t reset_ns;          /* CLOCK_MONOTONIC of the last reset */
+    uint32_t last_stack;        /* stack id of the last profile_record() */
 } profile_t;
 
 /* Allocates an empty profile; NULL if out of memory. */
@@ -94,6 +95,14 @@ uint32_t profile_frame(profile_t *p, uint32_t func, int32_t line);
  * Returns 0, or -1 (counted in p->lost) if a table is full. Lock held. */
 int profile_record(profile_t *p, const prof_thread_t *thread, const uint32_t *frames,
                    uint32_t n, int idle, uint64_t t_ns);
+
+/* The stack id profile_record() used last; INTERN_NONE if it failed. */
+uint32_t profile_last_stack(const profile_t *p);
+
+/* Counts one more sample of an already interned stack (the sampler's
+ * shortcut for a thread that has not run since its last sample). */
+int profile_record_stack(profile_t *p, const prof_thread_t *thread, uint32_t stack,
+                         int idle, uint64_t t_ns);
 
 /* Readers: call with p->lock held. */
 

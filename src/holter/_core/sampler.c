@@ -45,10 +45,15 @@ typedef struct code_entry {
     uint32_t  table_len;
 } code_entry_t;
 
-typedef struct cpu_seen {
-    uint64_t native_id;         /* kernel tid; 0 = empty */
-    uint64_t cpu_ns;            /* its CPU time at the last round */
-} cpu_seen_t;
+/* What the last round saw of a thread. A thread whose CPU clock has not
+ * moved since cannot have changed its stack: its last stack is counted
+ * again without reading a frame (most threads of a server are idle). */
+typedef struct thread_memo {
+    uintptr_t ts;               /* thread state address; 0 = empty */
+    uint64_t  native_id;        /* kernel tid */
+    uint64_t  cpu_ns;           /* its CPU time at the last round */
+    uint32_t  stack;            /* its last stack id, INTERN_NONE if none */
+} thread_memo_t;
 
 static struct {
     pthread_mutex_t ctl;        /* guards start/stop */
@@ -60,7 +65,7 @@ static struct {
     int        mode;
     profile_t *profile;         /* owned; survives stop, for reading */
     code_entry_t *cache;        /* owned, CODE_CACHE entries; under profile lock */
-    cpu_seen_t cpu[MAX_THREADS_ROUND]; /* per-thread CPU clock, open addressing */
+    thread_memo_t memo[MAX_THREADS_ROUND]; /* per thread state, open addressing */
     char      *main_file;       /* owned */
     char      *prefixes[MAX_PREFIXES]; /* owned: sys.path entries, longest first */
     int        nprefixes;
@@ -223,27 +228,21 @@ thread_cpu_ns(uint64_t native_id)
     return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
-/* Was the thread on a CPU since the last round? Remembers its clock. */
-static int
-thread_idle(uint64_t native_id, double interval_s)
+/* The memo of thread state `ts` (a new, empty one if unseen). */
+static thread_memo_t *
+memo_for(uintptr_t ts, uint64_t native_id)
 {
-    int64_t now = thread_cpu_ns(native_id);
-    if (now < 0)
-        return 1;
-    uint32_t i = (uint32_t)(native_id * 2654435761u) & (MAX_THREADS_ROUND - 1);
+    uint32_t i = (uint32_t)((ts >> 4) * 2654435761u) & (MAX_THREADS_ROUND - 1);
     for (uint32_t probe = 0; probe < MAX_THREADS_ROUND; probe++, i = (i + 1) & (MAX_THREADS_ROUND - 1)) {
-        cpu_seen_t *c = &s.cpu[i];
-        if (c->native_id == native_id || c->native_id == 0) {
-            int first = c->native_id == 0;
-            uint64_t before = c->cpu_ns;
-            c->native_id = native_id;
-            c->cpu_ns = (uint64_t)now;
-            if (first)
-                return 0;       /* no history: count it as busy once */
-            return (double)((uint64_t)now - before) < IDLE_FRACTION * interval_s * 1e9;
+        thread_memo_t *m = &s.memo[i];
+        if (m->ts == ts && m->native_id == native_id)
+            return m;
+        if (m->ts == 0 || probe == MAX_THREADS_ROUND - 1 || m->ts == ts) {
+            *m = (thread_memo_t){ts, native_id, 0, INTERN_NONE};
+            return m;
         }
     }
-    return 0;
+    return &s.memo[0];          /* not reached */
 }
 
 /* Samples one thread state at `ts`. Sets *next to the next thread state.
@@ -260,13 +259,23 @@ sample_thread(uintptr_t ts, uintptr_t *next, uint64_t now_ns)
         .id = *(unsigned long *)(tb + s.l.ts_thread_id),
         .native_id = *(unsigned long *)(tb + s.l.ts_native_thread_id),
     };
+    thread_memo_t *m = memo_for(ts, th.native_id);
+    int64_t cpu = thread_cpu_ns(th.native_id);
+    int still = cpu >= 0 && (uint64_t)cpu == m->cpu_ns && m->stack != INTERN_NONE;
+    int idle = cpu < 0 || (double)((uint64_t)cpu - m->cpu_ns) < IDLE_FRACTION * s.interval * 1e9;
+    if (m->cpu_ns == 0)
+        idle = 0;               /* no history: count it as busy once */
+    m->cpu_ns = cpu >= 0 ? (uint64_t)cpu : 0;
+    if (idle && s.mode == SAMPLER_CPU)
+        return 0;
+    if (still)                  /* has not run since: same stack */
+        return profile_record_stack(s.profile, &th, m->stack, 1, now_ns) == 0 ? 1 : -1;
+
     uintptr_t frame = *(uintptr_t *)(tb + s.l.ts_frame);
     if (s.l.ts_frame_in_cframe)
         frame = frame ? safemem_word(frame + s.l.cframe_current_frame) : 0;
+    m->stack = INTERN_NONE;
     if (frame == 0)
-        return 0;
-    int idle = thread_idle(th.native_id, s.interval);
-    if (idle && s.mode == SAMPLER_CPU)
         return 0;
 
     uint32_t frames[PROFILE_MAX_STACK];     /* innermost first */
@@ -298,7 +307,9 @@ sample_thread(uintptr_t ts, uintptr_t *next, uint64_t now_ns)
         frames[i] = frames[n - 1 - i];
         frames[n - 1 - i] = t;
     }
-    profile_record(s.profile, &th, frames, n, idle, now_ns);
+    if (profile_record(s.profile, &th, frames, n, idle, now_ns) < 0)
+        return -1;
+    m->stack = profile_last_stack(s.profile);
     return 1;
 }
 
@@ -402,7 +413,7 @@ clear_cache(void)
         free(s.cache[i].table);
         s.cache[i] = (code_entry_t){0};
     }
-    memset(s.cpu, 0, sizeof(s.cpu));
+    memset(s.memo, 0, sizeof(s.memo));     /* their stack ids are gone too */
 }
 
 static int

@@ -84,6 +84,7 @@ export class FlameGraph {
     this.end = new Int32Array(0);      // one past the node's last descendant
     this.parent = new Int32Array(0);   // -1 for the root
     this.styles = [];             // styles[i]: fill colour, computed lazily
+    this.lower = null;            // lower[i]: "name\0file" lower-cased, at the first search
     this.total = 0;               // the root's value
     this.mode = "";
     this.zoom = 0;                // index of the node filling the width
@@ -164,6 +165,7 @@ export class FlameGraph {
     this.end = end;
     this.parent = parent;
     this.styles = new Array(n);
+    this.lower = null;
     this.matched = new Uint8Array(n);
     this.total = value[0];
   }
@@ -267,11 +269,14 @@ export class FlameGraph {
     this.matchValue = 0;
     const q = this.search, fn = this.highlight;
     if (!q && !fn) return;
+    if (q && !this.lower) {
+      this.lower = this.nodes.map((x) => `${x.name}\0${x.file || ""}`.toLowerCase());
+    }
     let coveredUntil = 0;          // end of the subtree of the last counted match
     for (let i = 1; i < this.n; i++) {
       const x = this.nodes[i];
       const hit = q
-        ? String(x.name).toLowerCase().includes(q) || (x.file ? x.file.toLowerCase().includes(q) : false)
+        ? this.lower[i].includes(q)
         : x.name === fn.name && (x.file || "") === (fn.file || "") && (fn.line == null || x.line === fn.line);
       if (!hit) continue;
       m[i] = 1;
@@ -398,7 +403,8 @@ export class FlameGraph {
     }
     const ctx = this.ctx;
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = getComputedStyle(this.canvas).getPropertyValue("--flame-bg").trim() || "#272822";
+    if (!this.bg) this.bg = getComputedStyle(this.canvas).getPropertyValue("--flame-bg").trim() || "#272822";
+    ctx.fillStyle = this.bg;
     ctx.fillRect(0, 0, W, H);
 
     // Pass 2: rectangles, one path per fill; a 1 px gap right and below

@@ -558,7 +558,11 @@ holter.start()          # mode="wall" or "cpu", interval=0.01</code></pre>
         this.markTopSelection();
       });
     }
-    if (this.tipIndex >= 0) this.showTip(this.tipIndex, this.tipX, this.tipY);
+    // Node indices change with each body: find what is under the tooltip now.
+    if (this.tipIndex >= 0) {
+      if (this.tipKeyboard) this.keyTip(f.focus);
+      else this.hoverAt({ clientX: this.tipX, clientY: this.tipY });
+    }
   }
 
   // ------------------------------------------------------------ tooltip, keys
@@ -577,11 +581,12 @@ holter.start()          # mode="wall" or "cpu", interval=0.01</code></pre>
     else this.showTip(i, ev.clientX, ev.clientY);
   }
 
-  showTip(i, cx, cy) {
+  showTip(i, cx, cy, keyboard = false) {
     const f = this.flame;
     const d = f.info(i);
     if (!d) { this.hideTooltip(); return; }
     this.tipIndex = i;
+    this.tipKeyboard = keyboard;
     this.tipX = cx;
     this.tipY = cy;
     const rows = [];
@@ -634,7 +639,12 @@ holter.start()          # mode="wall" or "cpu", interval=0.01</code></pre>
       return;
     }
     ev.preventDefault();
-    // Tooltip at the focused node, and keep it scrolled into view.
+    this.keyTip(i);
+  }
+
+  // Tooltip at the keyboard-focused node, scrolled into view.
+  keyTip(i) {
+    const f = this.flame;
     const ext = i >= 0 ? f.extent(i) : null;
     if (!ext) { this.hideTooltip(); return; }
     const r = this.canvas.getBoundingClientRect();
@@ -643,7 +653,7 @@ holter.start()          # mode="wall" or "cpu", interval=0.01</code></pre>
     if (y < top) this.wrap.scrollTop = y;
     else if (y + ROW_H > top + this.wrap.clientHeight) this.wrap.scrollTop = y + ROW_H - this.wrap.clientHeight;
     const r2 = this.canvas.getBoundingClientRect();
-    this.showTip(i, r2.left + Math.min(ext[0] + ext[1] / 2, r.width - 10), r2.top + y + 16);
+    this.showTip(i, r2.left + Math.min(ext[0] + ext[1] / 2, r.width - 10), r2.top + y + 16, true);
   }
 }
 
