@@ -10,6 +10,7 @@
 #include "threadstacks.h"
 
 #include "jsonbuf.h"
+#include "sampler.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -109,6 +110,11 @@ write_thread_name(jsonbuf_t *b, PyObject *active, unsigned long ident)
     PyErr_Clear();
     if (name != NULL && PyUnicode_Check(name)) {
         write_pystr(b, name);
+        const char *utf8 = PyUnicode_AsUTF8(name);
+        if (utf8 != NULL)
+            sampler_name_thread(ident, utf8);     /* the sampler cannot read names itself */
+        else
+            PyErr_Clear();
     } else {
         char buf[40];
         snprintf(buf, sizeof(buf), "Thread-%lu", ident);
