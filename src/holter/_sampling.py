@@ -11,6 +11,7 @@ it can stay on in production.
 """
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -187,3 +188,4 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(stop)

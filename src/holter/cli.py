@@ -1,7 +1,8 @@
-"""The ``holter`` command: run a program under holter.
+"""The ``holter`` command: run a program under holter, save its profile.
 
     holter run [options] script.py [args...]
     holter run [options] -m module [args...]
+    holter export URL (folded|speedscope|pprof|liveprofiler|nylas) [-o FILE]
 
 The program runs as ``python script.py`` would run it (same sys.argv,
 sys.path[0], __main__, exit code, and tracebacks without holter's frames),
@@ -50,7 +51,42 @@ def _parser() -> argparse.ArgumentParser:
                      help="keep serving after the program ends, until Ctrl-C")
     run.add_argument("--quiet", action="store_true", help="do not print the URL")
     run.add_argument("args", nargs=argparse.REMAINDER, help="the script and its arguments")
+    exp = sub.add_parser("export", help="save the profile of a running holter",
+                         description="Fetch a profile from a running holter's page URL.")
+    exp.add_argument("url", help="the URL holter printed (with its ?token= if any)")
+    exp.add_argument("format", choices=("folded", "speedscope", "pprof", "liveprofiler", "nylas"))
+    exp.add_argument("-o", "--output", default="-", help="file to write (default: stdout)")
+    exp.add_argument("--window", type=float, default=0, help="last seconds only (default: all)")
+    exp.add_argument("--thread", type=int, help="one thread's ident only")
+    exp.add_argument("--reset", action="store_true", help="clear the profile after reading")
     return p
+
+
+def _export(opts: argparse.Namespace) -> int:
+    """`holter export URL FORMAT`: the HTTP API's export, saved to a file."""
+    import urllib.error
+    import urllib.parse
+    import urllib.request
+    base, _, query = opts.url.partition("?")
+    params = dict(urllib.parse.parse_qsl(query))
+    params["window"] = str(opts.window)
+    if opts.thread is not None:
+        params["thread"] = str(opts.thread)
+    if opts.reset:
+        params["reset"] = "1"
+    url = base.split("#")[0].rstrip("/") + f"/api/profile/{opts.format}?" + urllib.parse.urlencode(params)
+    try:
+        with urllib.request.urlopen(url, timeout=30) as r:
+            body = r.read()
+    except (urllib.error.URLError, OSError) as e:
+        print(f"holter export: {e}", file=sys.stderr)
+        return 1
+    if opts.output == "-":
+        sys.stdout.buffer.write(body)
+    else:
+        with open(opts.output, "wb") as f:
+            f.write(body)
+    return 0
 
 
 def _file_filter(opts: argparse.Namespace) -> _files.FileFilter:
@@ -169,4 +205,6 @@ def main(argv: list[str] | None = None) -> int:
         if opts.args and opts.args[0] == "--":
             opts.args = opts.args[1:]
         return _run(opts)
+    if opts.command == "export":
+        return _export(opts)
     return 2

@@ -219,6 +219,8 @@ code_entry(uintptr_t code)
 static int64_t
 thread_cpu_ns(uint64_t native_id)
 {
+    if (native_id == 0 || native_id > INT32_MAX)
+        return -1;              /* not a tid: clock ids near 0 mean "this thread" */
     /* glibc's MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED): no pthread_t needed,
      * and a dead tid gives EINVAL instead of undefined behaviour. */
     clockid_t cid = (clockid_t)((~(clockid_t)native_id << 3) | 6);
@@ -288,8 +290,10 @@ sample_thread(uintptr_t ts, uintptr_t *next, uint64_t now_ns)
         uintptr_t instr = *(uintptr_t *)(fb + s.l.fr_instr);
         int owner = *(char *)(fb + s.l.fr_owner);
         frame = *(uintptr_t *)(fb + s.l.fr_previous);
-        if (owner == s.l.fr_owner_cstack || n >= PROFILE_MAX_STACK)
-            continue;           /* a C-stack shim; or deeper than we keep */
+        if (n >= PROFILE_MAX_STACK)
+            break;              /* the innermost frames are kept; the rest omitted */
+        if (owner == s.l.fr_owner_cstack)
+            continue;           /* a C-stack shim frame, not Python code */
         code_entry_t *e = code_entry(code);
         if (e == NULL)
             continue;           /* not a code object (3.13 f_executable may not be) */

@@ -496,7 +496,7 @@ export class FlameGraph {
 }
 
 export function fmtInt(n) {
-  return Number(n).toLocaleString("en-US");
+  return (Number(n) || 0).toLocaleString("en-US");
 }
 
 export function pct(part, whole) {

@@ -318,9 +318,21 @@ export class ProfileView {
     if (failed) throw failed.reason;   // app.js shows it and retries; a URL not yet drawn is fetched in full
   }
 
+  // The sampler's routes answer 404 until it has run: read that as "no
+  // samples yet", not as an error.
+  async get(url, force, empty) {
+    try {
+      return await this.env.getJSON(url, force);
+    } catch (e) {
+      if (e.kind === "http" && e.status === 404) return { data: empty, commit() {} };
+      throw e;
+    }
+  }
+
   async pollProfile(force) {
     const url = this.url("profile");
-    const res = await this.env.getJSON(url, force || this.shown.profile !== url);
+    const res = await this.get(url, force || this.shown.profile !== url,
+      { mode: "", total: 0, root: { name: "all", value: 0, self: 0, children: [] } });
     if (!res) return;
     this.profile = res.data;
     this.shown.profile = url;
@@ -331,7 +343,7 @@ export class ProfileView {
 
   async pollTop(force) {
     const url = `${this.url("profile/top")}&limit=${TOP_ROWS}`;
-    const res = await this.env.getJSON(url, force || this.shown.top !== url);
+    const res = await this.get(url, force || this.shown.top !== url, { total: 0, functions: [] });
     if (!res) return;
     this.topData = res.data;
     this.shown.top = url;
@@ -343,7 +355,7 @@ export class ProfileView {
     // The list follows the window, never the thread filter itself.
     const p = new URLSearchParams({ window: String(this.windowS) });
     const url = `api/profile/threads?${p}`;
-    const res = await this.env.getJSON(url, this.shown.threads !== url);
+    const res = await this.get(url, this.shown.threads !== url, { threads: [] });
     if (!res) return;
     this.threads = res.data.threads || [];
     this.shown.threads = url;
@@ -371,7 +383,7 @@ export class ProfileView {
     const hasData = s && (s.running || s.samples > 0);
     let html = "";
     if (!s || !hasData) {
-      html = `<p><b>The stack sampler is not running${s === null ? " (this server has no sampler routes)" : ""}.</b>
+      html = `<p><b>The stack sampler is not running${s === null ? " (this holter has no sampler)" : ""}.</b>
         It samples every thread's stack from a native thread, without the GIL.</p>
         <p>Start it in the program:</p>
         <pre><code>import holter
@@ -386,6 +398,7 @@ holter.start()          # mode="wall" or "cpu", interval=0.01</code></pre>
     this.offEl.hidden = !html;
     this.offEl.classList.toggle("stopped", !!(s && hasData));
     this.area.hidden = !hasData;
+    this.el.classList.toggle("no-data", !hasData);
   }
 
   renderHealth() {
@@ -403,8 +416,10 @@ holter.start()          # mode="wall" or "cpu", interval=0.01</code></pre>
         ` (${fmtInt(s.thread_samples)} stacks)</span>`);
       const torn = Number(s.torn) || 0, dropped = Number(s.dropped) || 0, bad = Number(s.bad_reads) || 0;
       const tornShare = s.thread_samples ? torn / s.thread_samples : 0;
+      const split = s.missed !== undefined || s.lost !== undefined
+        ? ` (${fmtInt(s.missed)} missed, ${fmtInt(s.lost)} lost)` : "";
       parts.push(`<span class="${dropped || tornShare > 0.05 ? "warn" : ""}" ` +
-        `title="torn: stacks dropped because they changed while read; dropped: samples not recorded; bad reads: failed memory reads">` +
+        `title="torn: stacks dropped because they changed while read; dropped: samples not recorded${split}; bad reads: failed memory reads">` +
         `${fmtInt(torn)} torn · ${fmtInt(dropped)} dropped` + (bad ? ` · ${fmtInt(bad)} bad reads` : "") + "</span>");
       parts.push(`${fmtInt(s.unique_stacks)} unique stacks · ${fmtInt(s.unique_frames)} frames`);
       const mem = Number(s.memory_bytes) || 0, cap = Number(s.memory_cap_bytes) || 0;
