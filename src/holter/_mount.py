@@ -119,10 +119,10 @@ class Profiler:
 
     def ensure_sampling(self) -> None:
         """Makes sure this process samples itself. Called on every request,
-        so the common case is one getpid(): a worker forked from a process
-        that was sampling (gunicorn --preload) has no sampler until its
-        first request starts one. An explicit holter.stop() in a process
-        that already sampled is respected."""
+        so the common case is one getpid(). holter restarts a sampler in a
+        forked child by itself (gunicorn --preload); should that not have
+        happened, a worker's first request starts one. An explicit
+        holter.stop() in a process that already sampled is respected."""
         pid = os.getpid()
         if pid == self._pid:
             return

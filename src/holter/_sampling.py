@@ -87,6 +87,10 @@ def start(interval: float = 0.01, mode: str = "wall", *, host: str = "127.0.0.1"
     """
     global _current
     with _lock:
+        if _current is not None and not _core.sampler_running():
+            # A child forked below Python (uWSGI's fork() from C): the
+            # parent's sampler object, without its thread. Drop it.
+            _current = None
         if _current is not None:
             raise RuntimeError("holter is already sampling; call holter.stop() first")
         main, roots = _module_roots(_main_file)
@@ -116,8 +120,9 @@ def stop() -> None:
 
 
 def sampling() -> bool:
-    """Is a sampler running in this process?"""
-    return _current is not None
+    """Is a sampler running in this process? (False in a forked child until
+    it starts its own, however it was forked.)"""
+    return _current is not None and _core.sampler_running()
 
 
 def _name_threads() -> None:

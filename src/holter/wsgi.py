@@ -37,9 +37,11 @@ class ProfilingMiddleware:
 
     Constructing it starts holter's sampler in this process (without a
     server), unless one is already sampling; then that one is used, with its
-    own interval and mode. A worker forked later starts its own on its first
-    request, so every worker of gunicorn or uWSGI, with or without
-    --preload, profiles itself.
+    own interval and mode. A forked worker samples itself too (holter
+    restarts the sampler in the child, and the middleware checks on each
+    request), so every gunicorn worker, with or without --preload, answers
+    with its own profile. uWSGI forks without Python's at-fork hooks: give
+    it --py-call-osafterfork or --lazy-apps.
 
     ``GET <path>`` with the header ``PROFILER_TOKEN: <secret_header>``
     answers 200 with the liveprofiler JSON ``{"elapsed", "granularity",

@@ -182,7 +182,7 @@ ftree_child(ftree_t *t, uint32_t parent, uint32_t func)
     return node;
 }
 
-static profile_t *sort_profile;     /* for cmp_nodes: exports run one at a time per lock */
+static profile_t *sort_profile;     /* for cmp_nodes: set under the profile lock */
 static const fnode_t *sort_nodes;
 
 static int
@@ -196,49 +196,85 @@ cmp_nodes(const void *a, const void *b)
     return c != 0 ? c : (xl > yl) - (xl < yl);
 }
 
-static void
-write_node(jsonbuf_t *b, profile_t *p, ftree_t *t, uint32_t node, uint64_t min, int depth)
+/* The index of profile string `id` in the output's strings array, adding
+ * it on first use. */
+static int64_t
+local_string(jsonbuf_t *strings, int64_t *map, uint32_t *nlocal, profile_t *p, uint32_t id)
 {
-    fnode_t *n = &t->nodes[node];
-    uint32_t kids[4096];
-    uint32_t nk = 0;
-    uint64_t folded = 0;
-    for (uint32_t c = n->first_child; c != INTERN_NONE; c = t->nodes[c].next_sibling) {
-        if (t->nodes[c].value < min || nk == 4096 || depth > 300)
-            folded += t->nodes[c].value;
-        else
-            kids[nk++] = c;
+    if (map[id] < 0) {
+        map[id] = (*nlocal)++;
+        json_pstr(strings, p, id);
     }
-    jsonbuf_begin_object(b);
-    if (n->func == INTERN_NONE) {
-        jsonbuf_key(b, "name");
-        jsonbuf_cstr(b, "all");
-    } else {
-        const prof_func_t *f = profile_func_at(p, n->func);
-        jsonbuf_key(b, "name");
-        json_pstr(b, p, f->name);
-        jsonbuf_key(b, "file");
-        json_pstr(b, p, f->file);
-        jsonbuf_key(b, "line");
-        jsonbuf_int(b, f->firstlineno);
+    return map[id];
+}
+
+/* Writes the tree in pre-order, without recursion (stacks can be hundreds
+ * deep): each row is [parent, name, file, line, value, self, idle], names
+ * and files as indexes into "strings"; children sorted by name; nodes below
+ * `min` samples folded into their parent's self. Read by static/flame.js. */
+static void
+write_flat_tree(jsonbuf_t *b, jsonbuf_t *strings, profile_t *p, ftree_t *t, uint64_t min)
+{
+    int64_t *map = malloc(((size_t)p->strings.count + 1) * sizeof(int64_t));
+    uint32_t *stack = malloc(((size_t)t->n + 1) * sizeof(uint32_t));   /* nodes to visit */
+    int64_t *row_of = malloc(((size_t)t->n + 1) * sizeof(int64_t));    /* node -> row */
+    uint32_t *kids = malloc(((size_t)t->n + 1) * sizeof(uint32_t));
+    if (map == NULL || stack == NULL || row_of == NULL || kids == NULL) {
+        jsonbuf_null(b);        /* fails the document: answered as out of memory */
+        jsonbuf_begin_object(b);
+        free(map); free(stack); free(row_of); free(kids);
+        return;
     }
-    jsonbuf_key(b, "value");
-    jsonbuf_uint(b, n->value);
-    jsonbuf_key(b, "self");
-    jsonbuf_uint(b, n->self + folded);
-    jsonbuf_key(b, "idle");
-    jsonbuf_uint(b, n->idle);
-    if (nk > 0) {
+    for (uint32_t i = 0; i < p->strings.count; i++)
+        map[i] = -1;
+    uint32_t nlocal = 0, rows = 0, sp = 0;
+    jsonbuf_str(strings, "all", 3);
+    nlocal = 1;
+    jsonbuf_begin_array(b);
+    stack[sp++] = 0;
+    row_of[0] = -1;             /* the root's parent row */
+    while (sp > 0) {
+        uint32_t node = stack[--sp];
+        fnode_t *n = &t->nodes[node];
+        uint64_t folded = 0;
+        uint32_t nk = 0;
+        for (uint32_t c = n->first_child; c != INTERN_NONE; c = t->nodes[c].next_sibling) {
+            if (t->nodes[c].value < min)
+                folded += t->nodes[c].value;
+            else
+                kids[nk++] = c;
+        }
+        int64_t parent_row = row_of[node];
+        int64_t my_row = rows++;
+        jsonbuf_begin_array(b);
+        jsonbuf_int(b, parent_row);
+        if (n->func == INTERN_NONE) {
+            jsonbuf_int(b, 0);
+            jsonbuf_int(b, -1);
+            jsonbuf_int(b, 0);
+        } else {
+            const prof_func_t *f = profile_func_at(p, n->func);
+            jsonbuf_int(b, local_string(strings, map, &nlocal, p, f->name));
+            jsonbuf_int(b, local_string(strings, map, &nlocal, p, f->file));
+            jsonbuf_int(b, f->firstlineno);
+        }
+        jsonbuf_uint(b, n->value);
+        jsonbuf_uint(b, n->self + folded);
+        jsonbuf_uint(b, n->idle);
+        jsonbuf_end_array(b);
         sort_profile = p;
         sort_nodes = t->nodes;
         qsort(kids, nk, sizeof(uint32_t), cmp_nodes);
-        jsonbuf_key(b, "children");
-        jsonbuf_begin_array(b);
-        for (uint32_t i = 0; i < nk; i++)
-            write_node(b, p, t, kids[i], min, depth + 1);
-        jsonbuf_end_array(b);
+        for (uint32_t i = nk; i-- > 0;) {   /* first child popped first */
+            row_of[kids[i]] = my_row;
+            stack[sp++] = kids[i];
+        }
     }
-    jsonbuf_end_object(b);
+    jsonbuf_end_array(b);
+    free(map);
+    free(stack);
+    free(row_of);
+    free(kids);
 }
 
 static char *
@@ -272,16 +308,27 @@ export_flame(profile_t *p, const export_query_t *q, const selection_t *sel, size
         t.nodes[node].self += c;
     }
     uint64_t min = q->min ? q->min : sel->total / 5000;
-    jsonbuf_t b;
+    jsonbuf_t b, strings;
     jsonbuf_init(&b, EXPORT_MAX);
+    jsonbuf_init(&strings, EXPORT_MAX);
+    jsonbuf_begin_array(&strings);
     jsonbuf_begin_object(&b);
     jsonbuf_key(&b, "mode");      jsonbuf_cstr(&b, q->mode);
     jsonbuf_key(&b, "window_s");  jsonbuf_double(&b, q->window_s, 3);
     jsonbuf_key(&b, "total");     jsonbuf_uint(&b, sel->total);
     jsonbuf_key(&b, "elapsed_s"); jsonbuf_double(&b, q->elapsed_s, 3);
-    jsonbuf_key(&b, "root");
-    write_node(&b, p, &t, 0, min, 0);
+    jsonbuf_key(&b, "nodes");
+    write_flat_tree(&b, &strings, p, &t, min);
+    jsonbuf_end_array(&strings);
+    size_t slen = 0;
+    char *sjson = jsonbuf_take(&strings, &slen);
+    jsonbuf_key(&b, "strings");
+    if (sjson != NULL)
+        jsonbuf_raw(&b, sjson, slen);
+    else
+        jsonbuf_null(&b);
     jsonbuf_end_object(&b);
+    free(sjson);
     free(t.nodes);
     intern_free(&t.index);
     return jsonbuf_take(&b, len);

@@ -26,6 +26,8 @@ static PyObject *registered;    /* owned dict: path (bytes) -> file id, for regi
 /* Our threads stopped across a fork; see suspend_for_fork(). */
 static struct {
     int       suspended;        /* our threads are stopped for a fork */
+    int       serving;          /* ...among them the server's */
+    int       sampling;         /* ...and the sampler */
     PyObject *caller;           /* owned frame that called os.fork(), or NULL */
     int       caller_lasti;     /* its instruction at the call */
 } fork_state;
@@ -251,12 +253,10 @@ serve(PyObject *mod, PyObject *args)
     return PyLong_FromLong(bound);
 }
 
-static void forget_fork(void);
-
 static PyObject *
 stop_serving(PyObject *mod, PyObject *unused)
 {
-    forget_fork();
+    fork_state.serving = 0;     /* not to be resumed after a fork either */
     Py_BEGIN_ALLOW_THREADS      /* joining the daemon's threads can take a moment */
     http_stop();
     Py_END_ALLOW_THREADS
@@ -300,10 +300,13 @@ resume_pending(void *unused)
     fork_state.suspended = 0;
     Py_CLEAR(fork_state.caller);
     char err[256];
-    if (http_resume(err, sizeof(err)) < 0 || threadstacks_start(STACKS_INTERVAL_S) < 0) {
+    if (fork_state.serving &&
+        (http_resume(err, sizeof(err)) < 0 || threadstacks_start(STACKS_INTERVAL_S) < 0)) {
         PyErr_Clear();          /* never raise into the program */
         core.hook_errors++;
     }
+    if (fork_state.sampling && sampler_resume() < 0)
+        core.hook_errors++;
     return 0;
 }
 
@@ -314,27 +317,23 @@ suspend_for_fork(PyObject *mod, PyObject *unused)
 {
     if (!HOLTER_FORK_COUNTS_THREADS || fork_state.suspended)
         Py_RETURN_FALSE;
-    int serving;
+    int serving, sampling;
     Py_BEGIN_ALLOW_THREADS
     serving = http_suspend();
+    sampling = sampler_pause();
     Py_END_ALLOW_THREADS
-    if (!serving)
+    if (!serving && !sampling)
         Py_RETURN_FALSE;
-    threadstacks_stop();
+    if (serving)
+        threadstacks_stop();
     fork_state.suspended = 1;
+    fork_state.serving = serving;
+    fork_state.sampling = sampling;
     PyFrameObject *hook = PyEval_GetFrame();                       /* borrowed */
     PyFrameObject *caller = hook ? PyFrame_GetBack(hook) : NULL;   /* owned */
     fork_state.caller = (PyObject *)caller;
     fork_state.caller_lasti = caller ? PyFrame_GetLasti(caller) : -1;
     Py_RETURN_TRUE;
-}
-
-/* No restart is due any more (stopped for good, or in the child). */
-static void
-forget_fork(void)
-{
-    fork_state.suspended = 0;
-    Py_CLEAR(fork_state.caller);
 }
 
 static PyObject *
@@ -425,10 +424,17 @@ start_sampler(PyObject *mod, PyObject *args)
 static PyObject *
 stop_sampler(PyObject *mod, PyObject *unused)
 {
+    fork_state.sampling = 0;    /* not to be resumed after a fork either */
     Py_BEGIN_ALLOW_THREADS      /* joining waits at most one round */
     sampler_stop();
     Py_END_ALLOW_THREADS
     Py_RETURN_NONE;
+}
+
+static PyObject *
+sampler_is_running(PyObject *mod, PyObject *unused)
+{
+    return PyBool_FromLong(sampler_running() || (fork_state.suspended && fork_state.sampling));
 }
 
 static PyObject *
@@ -543,6 +549,8 @@ static PyMethodDef methods[] = {
      "start_sampler(interval, mode, main_file, sys_path): sample every thread."},
     {"stop_sampler", stop_sampler, METH_NOARGS, "Stop sampling; the profile stays."},
     {"reset_sampler", reset_sampler, METH_NOARGS, "Clear the profile."},
+    {"sampler_running", sampler_is_running, METH_NOARGS,
+     "Does the sampler run in this process? (False in a forked child.)"},
     {"name_threads", name_threads, METH_O, "name_threads({id: name}) for exports."},
     {"route", route, METH_VARARGS,
      "route(path, params, if_none_match) -> (status, content_type, etag, body)."},

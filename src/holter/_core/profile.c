@@ -243,6 +243,23 @@ profile_thread_at(const profile_t *p, uint32_t thread)
     return intern_key(&p->threads, thread, &len);
 }
 
+/* A full table: per-id arrays, slots (at most 4x the ids, power of two),
+ * and an arena that doubles, so up to twice its byte cap. */
+static size_t
+table_cap(const intern_t *t)
+{
+    return (size_t)t->max_ids * (sizeof(uint64_t) + sizeof(size_t) + sizeof(uint32_t) +
+                                 4 * sizeof(uint32_t)) + 2 * t->max_bytes;
+}
+
+size_t
+profile_memory_cap(const profile_t *p)
+{
+    return table_cap(&p->strings) + table_cap(&p->funcs) + table_cap(&p->frames) +
+           table_cap(&p->stacks) + table_cap(&p->threads) + table_cap(&p->cells) +
+           (size_t)p->cells.max_ids * 2 * sizeof(uint64_t) + PROFILE_RING * sizeof(prof_sample_t);
+}
+
 size_t
 profile_memory(const profile_t *p)
 {

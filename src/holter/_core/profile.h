@@ -126,4 +126,7 @@ const prof_thread_t *profile_thread_at(const profile_t *p, uint32_t thread);
 /* Bytes allocated by the tables and the ring. */
 size_t profile_memory(const profile_t *p);
 
+/* The most profile_memory() can reach with every table full. */
+size_t profile_memory_cap(const profile_t *p);
+
 #endif /* HOLTER_PROFILE_H */

@@ -324,6 +324,7 @@ route_sampler(reply_t *r)
     jsonbuf_key(&b, "unique_stacks");  jsonbuf_uint(&b, h.unique_stacks);
     jsonbuf_key(&b, "unique_frames");  jsonbuf_uint(&b, h.unique_frames);
     jsonbuf_key(&b, "memory_bytes");   jsonbuf_uint(&b, h.memory_bytes);
+    jsonbuf_key(&b, "memory_cap_bytes"); jsonbuf_uint(&b, h.memory_cap_bytes);
     jsonbuf_key(&b, "elapsed_s");      jsonbuf_double(&b, h.elapsed_s, 3);
     jsonbuf_end_object(&b);
     reply_json(r, &b);
@@ -370,7 +371,10 @@ route_profile(reply_t *r, int format, routes_param_fn param, void *ctx, const ch
     profile_query(param, ctx, &q, &h);
     const char *reset = param(ctx, "reset");
     int resetting = reset != NULL && (strcmp(reset, "1") == 0 || strcmp(reset, "true") == 0);
-    if (!resetting && not_modified(r, inm, "p%" PRIu64 "-%" PRIu64, export_version(p), 0))
+    /* A window moves on even without new samples: its start is part of the
+     * version. */
+    uint64_t window_start = q.window_s > 0 ? (uint64_t)(core_now() - q.window_s) : 0;
+    if (!resetting && not_modified(r, inm, "p%" PRIu64 "-%" PRIu64, export_version(p), window_start))
         return;
     size_t len = 0;
     char *body = export_profile(p, format, &q, &len);

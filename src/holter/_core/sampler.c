@@ -59,6 +59,7 @@ static struct {
     pthread_mutex_t ctl;        /* guards start/stop */
     pthread_t  thread;
     int        running;
+    int        paused;          /* stopped by sampler_pause(), settings kept */
     volatile int stopping;
     py_layout_t l;
     double     interval;
@@ -129,6 +130,9 @@ module_name(const char *file, char *out, size_t outcap)
 {
     if (s.main_file != NULL && strcmp(file, s.main_file) == 0)
         return snprintf(out, outcap, "__main__");
+    size_t flen = strlen(file);
+    if (flen > 9 && strncmp(file, "<frozen ", 8) == 0 && file[flen - 1] == '>')
+        return snprintf(out, outcap, "%.*s", (int)(flen - 9), file + 8);   /* <frozen mod> */
     const char *rel = NULL;
     for (int i = 0; i < s.nprefixes && rel == NULL; i++) {
         size_t n = strlen(s.prefixes[i]);
@@ -137,6 +141,7 @@ module_name(const char *file, char *out, size_t outcap)
     }
     if (rel == NULL) {
         const char *slash = strrchr(file, '/');
+        /* Not under sys.path: the file's base name. */
         rel = slash ? slash + 1 : file;
     }
     size_t n = strlen(rel);
@@ -441,6 +446,21 @@ set_names(const char *main_file, const char *const *prefixes, int nprefixes)
     qsort(s.prefixes, (size_t)s.nprefixes, sizeof(char *), cmp_len_desc);
 }
 
+/* Starts the thread with every signal blocked (Ctrl-C belongs to the
+ * program). ctl held. Returns 0 or an errno. */
+static int
+spawn(void)
+{
+    s.stopping = 0;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&s.thread, NULL, sampler_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    s.running = rc == 0;
+    return rc;
+}
+
 int
 sampler_start(const py_layout_t *layout, double interval_s, int mode,
               const char *main_file, const char *const *prefixes, int nprefixes,
@@ -478,34 +498,65 @@ sampler_start(const py_layout_t *layout, double interval_s, int mode,
     s.mode = mode;
     set_names(main_file, prefixes, nprefixes);
     pthread_mutex_unlock(&s.profile->lock);
-    s.stopping = 0;
     s.started_ns = profile_now_ns();
     s.rounds = s.missed = s.torn = s.thread_samples = 0;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);   /* Ctrl-C belongs to the program */
-    int rc = pthread_create(&s.thread, NULL, sampler_main, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    int rc = spawn();
+    pthread_mutex_unlock(&s.ctl);
     if (rc != 0) {
-        pthread_mutex_unlock(&s.ctl);
         snprintf(err, errlen, "cannot start the sampler thread: %s", strerror(rc));
         return -1;
     }
-    s.running = 1;
-    pthread_mutex_unlock(&s.ctl);
     return 0;
+}
+
+/* Stops and joins the thread. ctl held. */
+static void
+join_thread(void)
+{
+    s.stopping = 1;
+    pthread_join(s.thread, NULL);   /* it never waits for the GIL: no deadlock */
+    s.running = 0;
 }
 
 void
 sampler_stop(void)
 {
     pthread_mutex_lock(&s.ctl);
-    if (s.running) {
-        s.stopping = 1;
-        pthread_join(s.thread, NULL);   /* never waits for the GIL: no deadlock */
-        s.running = 0;
+    if (s.running)
+        join_thread();
+    s.paused = 0;
+    pthread_mutex_unlock(&s.ctl);
+}
+
+int
+sampler_running(void)
+{
+    return s.running;
+}
+
+int
+sampler_pause(void)
+{
+    pthread_mutex_lock(&s.ctl);
+    int was = s.running;
+    if (was) {
+        join_thread();
+        s.paused = 1;
     }
     pthread_mutex_unlock(&s.ctl);
+    return was;
+}
+
+int
+sampler_resume(void)
+{
+    pthread_mutex_lock(&s.ctl);
+    int rc = 0;
+    if (s.paused && !s.running)
+        rc = spawn();
+    s.paused = 0;
+    pthread_mutex_unlock(&s.ctl);
+    return rc == 0 ? 0 : -1;
 }
 
 void
@@ -547,6 +598,8 @@ sampler_health(sampler_health_t *h)
         h->unique_stacks = s.profile->stacks.count;
         h->unique_frames = s.profile->frames.count;
         h->memory_bytes = profile_memory(s.profile) + CODE_CACHE * sizeof(code_entry_t);
+        h->memory_cap_bytes = profile_memory_cap(s.profile) +
+                              CODE_CACHE * (sizeof(code_entry_t) + MAX_LINETABLE);
         pthread_mutex_unlock(&s.profile->lock);
     }
 }
@@ -559,5 +612,6 @@ sampler_after_fork_child(void)
     if (s.profile != NULL)
         pthread_mutex_init(&s.profile->lock, NULL);
     s.running = 0;
+    s.paused = 0;
     s.stopping = 0;
 }

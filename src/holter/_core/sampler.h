@@ -31,6 +31,7 @@ typedef struct sampler_health {
     uint32_t unique_stacks;
     uint32_t unique_frames;
     size_t   memory_bytes;
+    size_t   memory_cap_bytes; /* the most memory_bytes can reach */
 } sampler_health_t;
 
 /* Starts sampling every `interval_s` seconds. `layout` must be ok and is
@@ -43,6 +44,17 @@ int sampler_start(const py_layout_t *layout, double interval_s, int mode,
 
 /* Stops and joins the thread; the profile stays readable. */
 void sampler_stop(void);
+
+/* Is the sampling thread running in this process? (Never in a forked
+ * child, however it was forked: pthread_atfork clears it.) */
+int sampler_running(void);
+
+/* Stops the thread but keeps its settings, for sampler_resume(). Returns 1
+ * if it was running. */
+int sampler_pause(void);
+
+/* Restarts a thread stopped by sampler_pause(). Returns 0 or -1. */
+int sampler_resume(void);
 
 /* Clears the profile (keeps sampling). */
 void sampler_reset(void);

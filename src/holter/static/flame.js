@@ -107,7 +107,7 @@ export class FlameGraph {
   setData(profile) {
     const focusPath = this.focus >= 0 ? this.pathOf(this.focus) : null;
     this.mode = profile && profile.mode || "";
-    this.flatten(profile && profile.root ? profile.root : { name: "all", value: 0, children: [] });
+    this.load(profile && profile.nodes ? profile : { strings: ["all"], nodes: [[-1, 0, -1, 0, 0, 0, 0]] });
     this.zoom = this.resolve(this.wantPath);
     this.focus = focusPath ? this.resolve(focusPath, true) : -1;
     this.computeMatches();
@@ -115,42 +115,33 @@ export class FlameGraph {
     this.schedule();
   }
 
-  // Pre-order flattening, iterative (deep recursion in the program must not
-  // become deep recursion here).
-  flatten(root) {
-    let n = 0;
-    const count = [root];
-    while (count.length) {
-      const x = count.pop();
-      n++;
-      const c = x.children;
-      if (c) for (let k = 0; k < c.length; k++) count.push(c[k]);
-    }
+  // The server sends the tree flat, in pre-order (docs/http-api.md): rows
+  // [parent, name, file, line, value, self, idle] with names and files as
+  // indexes into `strings`. One pass gives depth and left offsets, since a
+  // parent always comes before its children and siblings come in order.
+  load(profile) {
+    const rows = profile.nodes, S = profile.strings;
+    const n = rows.length;
     const nodes = new Array(n);
     const depth = new Uint16Array(n);
     const start = new Float64Array(n);
     const value = new Float64Array(n);
     const end = new Int32Array(n);
     const parent = new Int32Array(n);
-    // Stack entries: node, depth, start, parent index.
-    const st = [root, 0, 0, -1];
-    let i = 0;
-    while (st.length) {
-      const p = st.pop(), s = st.pop(), d = st.pop(), x = st.pop();
-      nodes[i] = x;
-      depth[i] = d > 65535 ? 65535 : d;
-      start[i] = s;
-      value[i] = Math.max(0, Number(x.value) || 0);
+    const next = new Float64Array(n);   // where a node's next child starts
+    for (let i = 0; i < n; i++) {
+      const r = rows[i];
+      const p = r[0];
+      nodes[i] = { name: S[r[1]], file: r[2] >= 0 ? S[r[2]] : undefined, line: r[3],
+                   value: r[4], self: r[5], idle: r[6] };
+      value[i] = Math.max(0, Number(r[4]) || 0);
       parent[i] = p;
-      const c = x.children;
-      if (c && c.length) {
-        // Push in reverse so the first child is visited (and numbered) first.
-        let off = s;
-        const offs = new Array(c.length);
-        for (let k = 0; k < c.length; k++) { offs[k] = off; off += Math.max(0, Number(c[k].value) || 0); }
-        for (let k = c.length - 1; k >= 0; k--) st.push(c[k], d + 1, offs[k], i);
+      if (p >= 0 && p < i) {
+        depth[i] = depth[p] < 65535 ? depth[p] + 1 : 65535;
+        start[i] = next[p];
+        next[p] += value[i];
       }
-      i++;
+      next[i] = start[i];
     }
     for (let j = n - 1; j >= 0; j--) {
       if (end[j] < j + 1) end[j] = j + 1;
@@ -167,7 +158,7 @@ export class FlameGraph {
     this.styles = new Array(n);
     this.lower = null;
     this.matched = new Uint8Array(n);
-    this.total = value[0];
+    this.total = n ? value[0] : 0;
   }
 
   styleOf(i) {

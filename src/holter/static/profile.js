@@ -332,7 +332,7 @@ export class ProfileView {
   async pollProfile(force) {
     const url = this.url("profile");
     const res = await this.get(url, force || this.shown.profile !== url,
-      { mode: "", total: 0, root: { name: "all", value: 0, self: 0, children: [] } });
+      { mode: "", total: 0, strings: ["all"], nodes: [[-1, 0, -1, 0, 0, 0, 0]] });
     if (!res) return;
     this.profile = res.data;
     this.shown.profile = url;
@@ -371,6 +371,8 @@ export class ProfileView {
     const hasData = s && (s.running || s.samples > 0);
     const had = before && (before.running || before.samples > 0);
     if (hasData && !had) this.dirty = true;
+    // Idle samples exist only in wall mode.
+    this.idleBox.closest("label").hidden = !!(s && s.mode === "cpu");
     this.renderOff();
     this.renderHealth();
   }
