@@ -33,6 +33,7 @@
 #define HDR_MAX 1024            /* bytes of any struct header we copy */
 #define MAX_PREFIXES 64
 #define IDLE_FRACTION 0.01      /* less CPU than this share of the interval: idle */
+#define FRAME_OWNER_GENERATOR 1 /* FRAME_OWNED_BY_GENERATOR, the same 3.11-3.13 */
 
 typedef struct code_entry {
     uintptr_t code;             /* the code object's address; 0 = empty */
@@ -295,6 +296,8 @@ sample_thread(uintptr_t ts, uintptr_t *next, uint64_t now_ns)
         uintptr_t instr = *(uintptr_t *)(fb + s.l.fr_instr);
         int owner = *(char *)(fb + s.l.fr_owner);
         frame = *(uintptr_t *)(fb + s.l.fr_previous);
+        if (owner == FRAME_OWNER_GENERATOR && frame == 0)
+            return -1;          /* a running generator always has a caller: it just yielded */
         if (n >= PROFILE_MAX_STACK)
             break;              /* the innermost frames are kept; the rest omitted */
         if (owner == s.l.fr_owner_cstack)
