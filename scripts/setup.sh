@@ -38,7 +38,7 @@ if [[ -z "${PYTHONS:-}" ]]; then
 fi
 [[ -n "$PYTHONS" ]] || { echo "setup: no CPython 3.11-3.13 found under pyenv" >&2; exit 1; }
 
-test_reqs=(pytest pytest-timeout playwright heartrate flask starlette uvicorn httpx gunicorn python-fasthtml)
+test_reqs=(pytest pytest-timeout playwright heartrate flask starlette uvicorn httpx gunicorn python-fasthtml uwsgi)
 stamp_src=$(cat pyproject.toml setup.py src/holter/_core/*.[ch] | sha1sum | cut -c1-12)
 for py in $PYTHONS; do
     minor=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
