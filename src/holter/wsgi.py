@@ -40,8 +40,8 @@ class ProfilingMiddleware:
     own interval and mode. A forked worker samples itself too (holter
     restarts the sampler in the child, and the middleware checks on each
     request), so every gunicorn worker, with or without --preload, answers
-    with its own profile. uWSGI forks without Python's at-fork hooks: give
-    it --py-call-osafterfork or --lazy-apps.
+    with its own profile; so does a uWSGI worker, forked without Python's
+    at-fork hooks (the core knows its sampler thread did not come along).
 
     ``GET <path>`` with the header ``PROFILER_TOKEN: <secret_header>``
     answers 200 with the liveprofiler JSON ``{"elapsed", "granularity",
