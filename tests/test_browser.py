@@ -8,85 +8,36 @@ What the page reads is docs/http-api.md; what it shows is
 src/holter/static/ (the DOM hooks used here are named in app.js,
 fileview.js and stacks.js).
 
-CI installs both Chromium and Playwright (scripts/setup.sh --test), so the
-skips below only spare a bare developer machine. Never `playwright install`:
-the browser comes from Debian.
+Chromium and Playwright come as tests/browser.py says.
 """
 from __future__ import annotations
 
-import os
-import queue
 import re
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 
 import pytest
 
+from browser import browser_page, skip_without_browser, url_program
 from conftest import PROGRAMS, marks
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is missing (CI installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (CI installs it)")
+sync_api = skip_without_browser()
 expect = sync_api.expect
 
 TARGET = PROGRAMS / "browser_target.py"
 M = marks(TARGET)
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-URL_TIMEOUT = 20.0      # s for the program to start and print its URL
-
-
-def start_target(seconds: float) -> tuple[subprocess.Popen, str, "tempfile._TemporaryFileWrapper"]:
-    """Starts browser_target.py; returns (process, URL, its stderr file).
-    Fails the test with the program's stderr if no URL comes."""
-    err = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen([sys.executable, str(TARGET), str(seconds)],
-                            stdout=subprocess.PIPE, stderr=err, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
-    try:
-        url = lines.get(timeout=URL_TIMEOUT).strip()
-    except queue.Empty:
-        url = ""
-    if not url.startswith("http"):
-        proc.kill()
-        proc.wait(timeout=10)
-        err.seek(0)
-        pytest.fail(f"browser_target.py printed {url!r}, not a URL; stderr:\n{err.read()}")
-    return proc, url, err
 
 
 @pytest.fixture
 def target():
     """(process, URL) of a running browser_target.py, killed afterwards."""
-    proc, url, err = start_target(60)
-    try:
-        yield proc, url
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        proc.stdout.close()
-        err.close()
+    with url_program(TARGET, "60") as running:
+        yield running
 
 
 @pytest.fixture
 def page():
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            # Small enough that the file view must scroll to reach a line.
-            pg = browser.new_page(viewport={"width": 1200, "height": 520})
-            errors: list[str] = []
-            pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.set_default_timeout(10_000)
-            yield pg
-            assert not errors, f"JavaScript errors on the page: {errors}"
-        finally:
-            browser.close()
+    with browser_page(sync_api, 1200, 520) as pg:
+        yield pg
 
 
 def hits_on(pg, line: int) -> int:

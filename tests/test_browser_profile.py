@@ -10,34 +10,21 @@ what it draws is src/holter/static/profile.js and flame.js. The canvas is
 read through the page's read-only test hook, window.holterFlame:
 nodeAt(x, y) (CSS px from the canvas' top left), zoomedPath(), matchedCount().
 
-CI installs both Chromium and Playwright (scripts/setup.sh --test), so the
-skips below only spare a bare developer machine. Never `playwright install`:
-the browser comes from Debian.
+Chromium and Playwright come as tests/browser.py says.
 """
 from __future__ import annotations
 
-import os
-import queue
-import subprocess
-import sys
-import tempfile
-import threading
 import time
 
 import pytest
 
+from browser import browser_page, skip_without_browser, url_program
 from conftest import PROGRAMS
 
-CHROMIUM = "/usr/bin/chromium"
-if not os.path.exists(CHROMIUM):
-    pytest.skip(f"{CHROMIUM} is missing (CI installs it)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed (CI installs it)")
+sync_api = skip_without_browser()
 expect = sync_api.expect
 
 TARGET = PROGRAMS / "profile_target.py"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-URL_TIMEOUT = 20.0      # s for the program to start and print its URL
 DRAW_TIMEOUT = 15.0     # s for the page to poll, parse and draw what we wait for
 
 # Scans the canvas through window.holterFlame, row by row (every 4 px down,
@@ -96,52 +83,17 @@ def wait_js(pg, script: str, arg=None, timeout: float = DRAW_TIMEOUT, what: str 
         time.sleep(0.1)
 
 
-def start_target(seconds: float) -> tuple[subprocess.Popen, str, "tempfile._TemporaryFileWrapper"]:
-    """Starts profile_target.py; returns (process, URL, its stderr file).
-    Fails the test with the program's stderr if no URL comes."""
-    err = tempfile.TemporaryFile(mode="w+")
-    proc = subprocess.Popen([sys.executable, str(TARGET), str(seconds)],
-                            stdout=subprocess.PIPE, stderr=err, text=True)
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: lines.put(proc.stdout.readline()), daemon=True).start()
-    try:
-        url = lines.get(timeout=URL_TIMEOUT).strip()
-    except queue.Empty:
-        url = ""
-    if not url.startswith("http"):
-        proc.kill()
-        proc.wait(timeout=10)
-        err.seek(0)
-        pytest.fail(f"profile_target.py printed {url!r}, not a URL; stderr:\n{err.read()}")
-    return proc, url, err
-
-
 @pytest.fixture
 def target():
     """(process, URL) of a running profile_target.py, killed afterwards."""
-    proc, url, err = start_target(60)
-    try:
-        yield proc, url
-    finally:
-        proc.kill()
-        proc.wait(timeout=10)
-        proc.stdout.close()
-        err.close()
+    with url_program(TARGET, "60") as running:
+        yield running
 
 
 @pytest.fixture
 def page():
-    with sync_api.sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            pg = browser.new_page(viewport={"width": 1300, "height": 900})
-            errors: list[str] = []
-            pg.on("pageerror", lambda e: errors.append(str(e)))
-            pg.set_default_timeout(10_000)
-            yield pg
-            assert not errors, f"JavaScript errors on the page: {errors}"
-        finally:
-            browser.close()
+    with browser_page(sync_api, 1300, 900) as pg:
+        yield pg
 
 
 def profile_url(url: str) -> str:
