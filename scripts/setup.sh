@@ -38,7 +38,7 @@ if [[ -z "${PYTHONS:-}" ]]; then
 fi
 [[ -n "$PYTHONS" ]] || { echo "setup: no CPython 3.11-3.13 found under pyenv" >&2; exit 1; }
 
-test_reqs=(pytest pytest-timeout playwright heartrate flask starlette uvicorn httpx gunicorn python-fasthtml uwsgi)
+test_reqs=(pytest pytest-timeout playwright heartrate flask starlette uvicorn httpx gunicorn python-fasthtml uwsgi jsonschema)
 stamp_src=$(cat pyproject.toml setup.py src/holter/_core/*.[ch] | sha1sum | cut -c1-12)
 for py in $PYTHONS; do
     minor=$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
@@ -53,8 +53,10 @@ for py in $PYTHONS; do
         rm -f "$venv"/.holter-build-*
         touch "$stamp"
     fi
-    if ((want_test)) && [[ ! -e "$venv/.holter-test-deps" ]]; then
+    deps_stamp="$venv/.holter-test-deps-$(echo "${test_reqs[*]}" | sha1sum | cut -c1-12)"
+    if ((want_test)) && [[ ! -e "$deps_stamp" ]]; then
         "$venv/bin/python" -m pip install -q --disable-pip-version-check "${test_reqs[@]}"
-        touch "$venv/.holter-test-deps"
+        rm -f "$venv"/.holter-test-deps*
+        touch "$deps_stamp"
     fi
 done

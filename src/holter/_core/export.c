@@ -829,7 +829,8 @@ export_pprof(profile_t *p, const export_query_t *q, const selection_t *sel, size
         const prof_func_t *f = profile_func_at(p, fn);
         pb_uint(&m, 1, (uint64_t)fn + 1);
         pb_uint(&m, 2, (uint64_t)f->name + S_FIXED);
-        pb_uint(&m, 3, (uint64_t)f->name + S_FIXED);
+        /* No system_name: pprof takes a name equal to it for C++ and strips
+         * the <...> of <module>, <lambda>, <genexpr>. */
         pb_uint(&m, 4, (uint64_t)f->file + S_FIXED);
         pb_uint(&m, 5, (uint64_t)(f->firstlineno > 0 ? f->firstlineno : 0));
         pb_message(&b, 5, &m);

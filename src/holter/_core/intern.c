@@ -48,7 +48,7 @@ find(const intern_t *t, const void *key, uint32_t len, uint64_t h, uint32_t *slo
         }
         uint32_t id = s - 1;
         if (t->hashes[id] == h && t->lens[id] == len &&
-            memcmp(t->arena + t->offsets[id], key, len) == 0)
+            (len == 0 || memcmp(t->arena + t->offsets[id], key, len) == 0))
             return id;
     }
 }
@@ -136,7 +136,8 @@ intern_put(intern_t *t, const void *key, uint32_t len)
         return INTERN_NONE;
     find(t, key, len, h, &slot);    /* the slots may have moved */
     uint32_t id = t->count++;
-    memcpy(t->arena + t->arena_len, key, len);
+    if (len > 0)
+        memcpy(t->arena + t->arena_len, key, len);
     t->offsets[id] = t->arena_len;
     t->lens[id] = len;
     t->hashes[id] = h;

@@ -45,15 +45,15 @@ int
 linetable_line(const uint8_t *table, size_t n, int firstlineno, int addr)
 {
     cursor_t c = {table, table + n, 0};
-    int line = firstlineno;
-    int start = 0;
+    long long line = firstlineno;      /* wide: crafted deltas cannot overflow */
+    long long start = 0;
     while (c.p < c.end) {
         uint8_t first = *c.p++;
         if (!(first & 0x80))
             return -1;                          /* not an entry start: malformed */
         int code = (first >> 3) & 15;
         int len = (first & 7) + 1;
-        int this_line = line;
+        long long this_line = line;
         int has_line = 1;
         if (code == 15) {
             has_line = 0;
@@ -76,7 +76,7 @@ linetable_line(const uint8_t *table, size_t n, int firstlineno, int addr)
         if (c.bad || c.p > c.end)
             return -1;
         if (addr >= start && addr < start + len)
-            return has_line ? this_line : -1;
+            return has_line && this_line >= INT32_MIN && this_line <= INT32_MAX ? (int)this_line : -1;
         start += len;
     }
     return -1;

@@ -16,7 +16,8 @@ init_tables(profile_t *p)
     intern_init(&p->funcs, PROFILE_MAX_FRAMES, (size_t)PROFILE_MAX_FRAMES * sizeof(prof_func_t));
     intern_init(&p->frames, PROFILE_MAX_FRAMES, (size_t)PROFILE_MAX_FRAMES * sizeof(prof_frame_t));
     intern_init(&p->stacks, PROFILE_MAX_STACKS, (size_t)PROFILE_MAX_STACKS * 64 * sizeof(uint32_t));
-    intern_init(&p->threads, PROFILE_MAX_THREADS, PROFILE_MAX_THREADS * sizeof(prof_thread_t));
+    /* One more than real threads may use: room for "other threads". */
+    intern_init(&p->threads, PROFILE_MAX_THREADS + 1, (PROFILE_MAX_THREADS + 1) * sizeof(prof_thread_t));
     intern_init(&p->cells, PROFILE_MAX_STACKS * 2, (size_t)PROFILE_MAX_STACKS * 2 * sizeof(prof_cell_t));
 }
 
@@ -110,14 +111,14 @@ profile_frame(profile_t *p, uint32_t func, int32_t line)
 
 int
 profile_record(profile_t *p, const prof_thread_t *thread, const uint32_t *frames,
-               uint32_t n, int idle, uint64_t t_ns)
+               uint32_t n, int idle, uint32_t weight, uint64_t t_ns)
 {
     p->last_stack = intern_put(&p->stacks, frames, n * (uint32_t)sizeof(uint32_t));
     if (p->last_stack == INTERN_NONE) {
         p->lost++;
         return -1;
     }
-    return profile_record_stack(p, thread, p->last_stack, idle, t_ns);
+    return profile_record_stack(p, thread, p->last_stack, idle, weight, t_ns);
 }
 
 uint32_t
@@ -128,35 +129,39 @@ profile_last_stack(const profile_t *p)
 
 int
 profile_record_stack(profile_t *p, const prof_thread_t *thread, uint32_t stack,
-                     int idle, uint64_t t_ns)
+                     int idle, uint32_t weight, uint64_t t_ns)
 {
-    uint32_t tid = intern_put(&p->threads, thread, sizeof(*thread));
-    if (tid == INTERN_NONE) {
-        p->lost++;
-        return -1;
-    }
-    prof_cell_t key = {stack, (uint16_t)tid, (uint16_t)(idle != 0)};
-    uint32_t cell = intern_put(&p->cells, &key, sizeof(key));
-    if (cell == INTERN_NONE) {
-        p->lost++;
-        return -1;
-    }
-    if (cell >= p->cell_cap) {
+    static const prof_thread_t other = {0, 0};      /* "other threads" */
+    uint32_t tid = intern_get(&p->threads, thread, sizeof(*thread));
+    if (tid == INTERN_NONE)
+        tid = intern_put(&p->threads, p->threads.count < PROFILE_MAX_THREADS ? thread : &other,
+                         sizeof(*thread));
+    /* Room for one more count first, so that a failure leaves no cell
+     * without its counter. */
+    if (p->cells.count >= p->cell_cap) {
         uint32_t ncap = p->cell_cap ? p->cell_cap * 2 : 1024;
         uint64_t *nc = realloc(p->cell_counts, ncap * sizeof(uint64_t));
         if (nc == NULL) {
-            p->lost++;
+            p->lost += weight;
             return -1;
         }
         memset(nc + p->cell_cap, 0, (ncap - p->cell_cap) * sizeof(uint64_t));
         p->cell_counts = nc;
         p->cell_cap = ncap;
     }
-    p->cell_counts[cell]++;
-    p->ring[p->ring_pos % PROFILE_RING] = (prof_sample_t){t_ns, stack, (uint16_t)tid,
-                                                          (uint8_t)(idle != 0), 0};
-    p->ring_pos++;
-    p->recorded++;
+    prof_cell_t key = {stack, (uint16_t)tid, (uint16_t)(idle != 0)};
+    uint32_t cell = tid == INTERN_NONE ? INTERN_NONE : intern_put(&p->cells, &key, sizeof(key));
+    if (cell == INTERN_NONE) {
+        p->lost += weight;
+        return -1;
+    }
+    p->cell_counts[cell] += weight;
+    for (uint32_t i = 0; i < weight; i++) {
+        p->ring[p->ring_pos % PROFILE_RING] = (prof_sample_t){t_ns, stack, (uint16_t)tid,
+                                                              (uint8_t)(idle != 0), 0};
+        p->ring_pos++;
+    }
+    p->recorded += weight;
     return 0;
 }
 
@@ -182,7 +187,8 @@ profile_stack_counts(const profile_t *p, double window_s, int thread, int with_i
         }
         return total;
     }
-    uint64_t since = profile_now_ns() - (uint64_t)(window_s * 1e9);
+    uint64_t now = profile_now_ns(), span = (uint64_t)(window_s * 1e9);
+    uint64_t since = now > span ? now - span : 0;
     uint64_t kept = p->ring_pos < PROFILE_RING ? p->ring_pos : PROFILE_RING;
     for (uint64_t i = 0; i < kept; i++) {
         const prof_sample_t *s = &p->ring[(p->ring_pos - 1 - i) % PROFILE_RING];

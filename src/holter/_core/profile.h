@@ -91,10 +91,12 @@ uint32_t profile_string(profile_t *p, const char *s, uint32_t len);
 uint32_t profile_func(profile_t *p, const prof_func_t *f);
 uint32_t profile_frame(profile_t *p, uint32_t func, int32_t line);
 
-/* Counts one sample of a thread whose stack is frames[0..n), root first.
- * Returns 0, or -1 (counted in p->lost) if a table is full. Lock held. */
+/* Counts `weight` samples of a thread whose stack is frames[0..n), root
+ * first. Returns 0, or -1 (counted in p->lost) if a table is full. Lock
+ * held. A thread past PROFILE_MAX_THREADS is counted as thread {0, 0},
+ * "other threads", so a thread-per-request server keeps being profiled. */
 int profile_record(profile_t *p, const prof_thread_t *thread, const uint32_t *frames,
-                   uint32_t n, int idle, uint64_t t_ns);
+                   uint32_t n, int idle, uint32_t weight, uint64_t t_ns);
 
 /* The stack id profile_record() used last; INTERN_NONE if it failed. */
 uint32_t profile_last_stack(const profile_t *p);
@@ -102,7 +104,7 @@ uint32_t profile_last_stack(const profile_t *p);
 /* Counts one more sample of an already interned stack (the sampler's
  * shortcut for a thread that has not run since its last sample). */
 int profile_record_stack(profile_t *p, const prof_thread_t *thread, uint32_t stack,
-                         int idle, uint64_t t_ns);
+                         int idle, uint32_t weight, uint64_t t_ns);
 
 /* Readers: call with p->lock held. */
 

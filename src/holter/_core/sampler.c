@@ -34,6 +34,9 @@
 #define MAX_PREFIXES 64
 #define IDLE_FRACTION 0.01      /* less CPU than this share of the interval: idle */
 #define FRAME_OWNER_GENERATOR 1 /* FRAME_OWNED_BY_GENERATOR, the same 3.11-3.13 */
+#define MAX_TID (1u << 22)      /* Linux's largest pid_max */
+#define MAX_WEIGHT 64           /* CPU mode: samples one round may credit a thread */
+#define TABLE_BUDGET (32u << 20) /* bytes of cached line tables; beyond, the cache restarts */
 
 typedef struct code_entry {
     uintptr_t code;             /* the code object's address; 0 = empty */
@@ -53,6 +56,7 @@ typedef struct thread_memo {
     uintptr_t ts;               /* thread state address; 0 = empty */
     uint64_t  native_id;        /* kernel tid */
     uint64_t  cpu_ns;           /* its CPU time at the last round */
+    uint64_t  credit_ns;        /* CPU mode: CPU time not yet turned into samples */
     uint32_t  stack;            /* its last stack id, INTERN_NONE if none */
 } thread_memo_t;
 
@@ -73,6 +77,8 @@ static struct {
     int        nprefixes;
     /* health, written by the sampler thread, read racily by status */
     uint64_t   started_ns, rounds, missed, torn, thread_samples;
+    uint64_t   stopped_ns;      /* when the thread stopped; 0 while it runs */
+    size_t     table_bytes;     /* bytes of line tables in the code cache */
     uint32_t   threads_last;
 } s = { .ctl = PTHREAD_MUTEX_INITIALIZER };
 
@@ -158,6 +164,17 @@ module_name(const char *file, char *out, size_t outcap)
     return (int)n;
 }
 
+/* Empties the code cache (its function ids stay valid in the profile). */
+static void
+drop_tables(void)
+{
+    for (int i = 0; i < CODE_CACHE; i++) {
+        free(s.cache[i].table);
+        s.cache[i] = (code_entry_t){0};
+    }
+    s.table_bytes = 0;
+}
+
 /* Reads what a code object is (names, location table) into e and interns
  * its function in the profile. Returns 0 or -1. Profile lock held. */
 static int
@@ -178,6 +195,8 @@ fill_code_entry(code_entry_t *e, uintptr_t code, const unsigned char *hdr)
     int64_t tlen = *(int64_t *)(bh + s.l.bytes_size);
     if (tlen < 0 || tlen > MAX_LINETABLE)
         return -1;
+    if (s.table_bytes + (size_t)tlen > TABLE_BUDGET)
+        drop_tables();          /* bounded: the cache fills again as frames come */
     uint8_t *table = malloc(tlen ? (size_t)tlen : 1);
     if (table == NULL || (tlen > 0 && safemem_read(table, lt + s.l.bytes_sval, (size_t)tlen) < 0)) {
         free(table);
@@ -196,8 +215,10 @@ fill_code_entry(code_entry_t *e, uintptr_t code, const unsigned char *hdr)
         free(table);
         return -1;
     }
+    s.table_bytes -= e->table_len;
     free(e->table);
     *e = (code_entry_t){code, fn, qn, lt, f.firstlineno, func, table, (uint32_t)tlen};
+    s.table_bytes += (size_t)tlen;
     return 0;
 }
 
@@ -246,11 +267,67 @@ memo_for(uintptr_t ts, uint64_t native_id)
         if (m->ts == ts && m->native_id == native_id)
             return m;
         if (m->ts == 0 || probe == MAX_THREADS_ROUND - 1 || m->ts == ts) {
-            *m = (thread_memo_t){ts, native_id, 0, INTERN_NONE};
+            *m = (thread_memo_t){ts, native_id, 0, 0, INTERN_NONE};
             return m;
         }
     }
     return &s.memo[0];          /* not reached */
+}
+
+enum { WALK_OK, WALK_MOVED, WALK_BAD };
+#define WALK_ATTEMPTS 3         /* reads of a stack that moved under us */
+
+/* The thread's innermost frame: from the copy of its state on the first
+ * attempt, read again on later ones. 0 if it has none (or on a bad read). */
+static uintptr_t
+current_frame(uintptr_t ts, const unsigned char *tb, int attempt)
+{
+    uintptr_t frame = attempt == 0 ? *(uintptr_t *)(tb + s.l.ts_frame)
+                                   : safemem_word(ts + s.l.ts_frame);
+    if (s.l.ts_frame_in_cframe)
+        frame = frame ? safemem_word(frame + s.l.cframe_current_frame) : 0;
+    return frame;
+}
+
+/* Reads the chain of frames from `frame` into frames[0..*n), innermost
+ * first, as frame ids. WALK_MOVED if the thread moved while we read (the
+ * chain broke where it cannot: worth reading again), WALK_BAD if it cannot
+ * be read. Profile lock held. */
+static int
+walk_frames(uintptr_t frame, uint32_t *frames, uint32_t *n)
+{
+    unsigned char fb[HDR_MAX];
+    int last_owner = -1;
+    *n = 0;
+    for (int depth = 0; frame != 0; depth++) {
+        if (depth >= MAX_DEPTH || s.l.fr_size > sizeof(fb) || safemem_read(fb, frame, s.l.fr_size) < 0)
+            return WALK_BAD;
+        uintptr_t code = *(uintptr_t *)(fb + s.l.fr_code);
+        uintptr_t instr = *(uintptr_t *)(fb + s.l.fr_instr);
+        int owner = *(char *)(fb + s.l.fr_owner);
+        last_owner = owner;
+        frame = *(uintptr_t *)(fb + s.l.fr_previous);
+        if (owner == FRAME_OWNER_GENERATOR && frame == 0)
+            return WALK_MOVED;  /* a running generator always has a caller: it just yielded */
+        if (*n >= PROFILE_MAX_STACK)
+            return WALK_OK;     /* the innermost frames are kept; the rest omitted */
+        if (owner == s.l.fr_owner_cstack)
+            continue;           /* a C-stack shim frame, not Python code */
+        code_entry_t *e = code_entry(code);
+        if (e == NULL)
+            continue;           /* not a code object (3.13 f_executable may not be) */
+        intptr_t units = ((intptr_t)instr - (intptr_t)(code + s.l.co_code_adaptive)) / 2;
+        int line = units >= 0 ? linetable_line(e->table, e->table_len, e->firstlineno, (int)units) : -1;
+        uint32_t f = profile_frame(s.profile, e->func, line);
+        if (f == INTERN_NONE)
+            return WALK_BAD;
+        frames[(*n)++] = f;
+    }
+    /* From 3.12 every chain ends at the entry frame of the outermost
+     * evaluation: ending anywhere else means the thread moved mid-read. */
+    if (s.l.fr_owner_cstack >= 0 && last_owner != s.l.fr_owner_cstack)
+        return WALK_MOVED;
+    return WALK_OK;
 }
 
 /* Samples one thread state at `ts`. Sets *next to the next thread state.
@@ -267,51 +344,45 @@ sample_thread(uintptr_t ts, uintptr_t *next, uint64_t now_ns)
         .id = *(unsigned long *)(tb + s.l.ts_thread_id),
         .native_id = *(unsigned long *)(tb + s.l.ts_native_thread_id),
     };
+    if (th.id == 0 || th.native_id == 0)
+        return 0;               /* created, not yet running: 3.12+ makes the state first */
+    if (th.native_id > MAX_TID)
+        return -1;              /* not a live thread state: freed under us */
     thread_memo_t *m = memo_for(ts, th.native_id);
     int64_t cpu = thread_cpu_ns(th.native_id);
-    int still = cpu >= 0 && (uint64_t)cpu == m->cpu_ns && m->stack != INTERN_NONE;
-    int idle = cpu < 0 || (double)((uint64_t)cpu - m->cpu_ns) < IDLE_FRACTION * s.interval * 1e9;
-    if (m->cpu_ns == 0)
-        idle = 0;               /* no history: count it as busy once */
+    int known = cpu >= 0 && m->cpu_ns != 0 && (uint64_t)cpu >= m->cpu_ns;
+    uint64_t used = known ? (uint64_t)cpu - m->cpu_ns : 0;
+    int still = known && used == 0 && m->stack != INTERN_NONE;
+    int idle = known && (double)used < IDLE_FRACTION * s.interval * 1e9;
     m->cpu_ns = cpu >= 0 ? (uint64_t)cpu : 0;
-    if (idle && s.mode == SAMPLER_CPU)
-        return 0;
+    uint32_t weight = 1;
+    if (s.mode == SAMPLER_CPU) {
+        /* One sample per interval of CPU the thread used, whenever it used
+         * it: short bursts and GIL waits are weighed, not rounded up. */
+        uint64_t step = (uint64_t)(s.interval * 1e9) + 1;
+        m->credit_ns += used;
+        uint64_t w = m->credit_ns / step;
+        m->credit_ns -= w * step;
+        weight = (uint32_t)(w < MAX_WEIGHT ? w : MAX_WEIGHT);
+        if (weight == 0)
+            return 0;
+        idle = 0;
+    }
     if (still)                  /* has not run since: same stack */
-        return profile_record_stack(s.profile, &th, m->stack, 1, now_ns) == 0 ? 1 : -1;
-
-    uintptr_t frame = *(uintptr_t *)(tb + s.l.ts_frame);
-    if (s.l.ts_frame_in_cframe)
-        frame = frame ? safemem_word(frame + s.l.cframe_current_frame) : 0;
-    m->stack = INTERN_NONE;
-    if (frame == 0)
-        return 0;
+        return profile_record_stack(s.profile, &th, m->stack, 1, weight, now_ns) == 0 ? 1 : -1;
 
     uint32_t frames[PROFILE_MAX_STACK];     /* innermost first */
     uint32_t n = 0;
-    unsigned char fb[HDR_MAX];
-    for (int depth = 0; frame != 0; depth++) {
-        if (depth >= MAX_DEPTH || s.l.fr_size > sizeof(fb) || safemem_read(fb, frame, s.l.fr_size) < 0)
-            return -1;
-        uintptr_t code = *(uintptr_t *)(fb + s.l.fr_code);
-        uintptr_t instr = *(uintptr_t *)(fb + s.l.fr_instr);
-        int owner = *(char *)(fb + s.l.fr_owner);
-        frame = *(uintptr_t *)(fb + s.l.fr_previous);
-        if (owner == FRAME_OWNER_GENERATOR && frame == 0)
-            return -1;          /* a running generator always has a caller: it just yielded */
-        if (n >= PROFILE_MAX_STACK)
-            break;              /* the innermost frames are kept; the rest omitted */
-        if (owner == s.l.fr_owner_cstack)
-            continue;           /* a C-stack shim frame, not Python code */
-        code_entry_t *e = code_entry(code);
-        if (e == NULL)
-            continue;           /* not a code object (3.13 f_executable may not be) */
-        intptr_t units = ((intptr_t)instr - (intptr_t)(code + s.l.co_code_adaptive)) / 2;
-        int line = units >= 0 ? linetable_line(e->table, e->table_len, e->firstlineno, (int)units) : -1;
-        uint32_t f = profile_frame(s.profile, e->func, line);
-        if (f == INTERN_NONE)
-            return -1;
-        frames[n++] = f;
+    m->stack = INTERN_NONE;
+    int rc = WALK_MOVED;
+    for (int attempt = 0; attempt < WALK_ATTEMPTS && rc == WALK_MOVED; attempt++) {
+        uintptr_t frame = current_frame(ts, tb, attempt);
+        if (frame == 0)
+            return 0;
+        rc = walk_frames(frame, frames, &n);
     }
+    if (rc != WALK_OK)
+        return -1;
     if (n == 0)
         return 0;
     for (uint32_t i = 0; i < n / 2; i++) {  /* root first */
@@ -319,7 +390,7 @@ sample_thread(uintptr_t ts, uintptr_t *next, uint64_t now_ns)
         frames[i] = frames[n - 1 - i];
         frames[n - 1 - i] = t;
     }
-    if (profile_record(s.profile, &th, frames, n, idle, now_ns) < 0)
+    if (profile_record(s.profile, &th, frames, n, idle, weight, now_ns) < 0)
         return -1;
     m->stack = profile_last_stack(s.profile);
     return 1;
@@ -402,6 +473,10 @@ sampler_name_thread(uint64_t id, const char *name)
 void
 sampler_thread_name(uint64_t id, char *out, size_t outcap)
 {
+    if (id == 0) {              /* profile.c's "other threads": the table was full */
+        snprintf(out, outcap, "other threads");
+        return;
+    }
     snprintf(out, outcap, "Thread-%llu", (unsigned long long)id);
     pthread_mutex_lock(&names.lock);
     uint32_t i = (uint32_t)(id * 2654435761u) & (NAMES - 1);
@@ -421,10 +496,7 @@ clear_cache(void)
 {
     if (s.cache == NULL)
         return;
-    for (int i = 0; i < CODE_CACHE; i++) {
-        free(s.cache[i].table);
-        s.cache[i] = (code_entry_t){0};
-    }
+    drop_tables();
     memset(s.memo, 0, sizeof(s.memo));     /* their stack ids are gone too */
 }
 
@@ -455,6 +527,7 @@ static int
 spawn(void)
 {
     s.stopping = 0;
+    s.stopped_ns = 0;
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -519,6 +592,7 @@ join_thread(void)
     s.stopping = 1;
     pthread_join(s.thread, NULL);   /* it never waits for the GIL: no deadlock */
     s.running = 0;
+    s.stopped_ns = profile_now_ns();
 }
 
 void
@@ -572,6 +646,8 @@ sampler_reset(void)
     profile_reset_locked(p);
     clear_cache();                      /* its function ids are gone with the tables */
     s.started_ns = profile_now_ns();
+    if (s.stopped_ns)
+        s.stopped_ns = s.started_ns;    /* stopped: nothing elapses */
     s.rounds = s.missed = s.torn = s.thread_samples = 0;
     pthread_mutex_unlock(&p->lock);
 }
@@ -589,7 +665,8 @@ sampler_health(sampler_health_t *h)
     h->running = s.running;
     h->mode = s.mode;
     h->interval_s = s.interval;
-    h->elapsed_s = s.started_ns ? (double)(profile_now_ns() - s.started_ns) * 1e-9 : 0;
+    uint64_t end = s.stopped_ns ? s.stopped_ns : profile_now_ns();   /* stopped: frozen */
+    h->elapsed_s = s.started_ns && end > s.started_ns ? (double)(end - s.started_ns) * 1e-9 : 0;
     h->rounds = s.rounds;
     h->thread_samples = s.thread_samples;
     h->missed = s.missed;
@@ -600,9 +677,10 @@ sampler_health(sampler_health_t *h)
         h->lost = s.profile->lost;
         h->unique_stacks = s.profile->stacks.count;
         h->unique_frames = s.profile->frames.count;
-        h->memory_bytes = profile_memory(s.profile) + CODE_CACHE * sizeof(code_entry_t);
+        h->memory_bytes = profile_memory(s.profile) + CODE_CACHE * sizeof(code_entry_t) +
+                          s.table_bytes;
         h->memory_cap_bytes = profile_memory_cap(s.profile) +
-                              CODE_CACHE * (sizeof(code_entry_t) + MAX_LINETABLE);
+                              CODE_CACHE * sizeof(code_entry_t) + TABLE_BUDGET + MAX_LINETABLE;
         pthread_mutex_unlock(&s.profile->lock);
     }
 }
