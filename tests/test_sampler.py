@@ -519,3 +519,34 @@ def test_linetable_matches_co_positions(tmp_path: Path) -> None:
     assert at == len(got)
     assert not bad, f"{len(bad)} of {ncodes} code objects differ:\n" + "\n".join(bad[:10])
     assert ncodes > 1500
+
+
+def test_gil_state_where_it_can_be_known() -> None:
+    """3.13's _Py_DebugOffsets say who holds the GIL: a thread in a long C
+    call holding it shows in nearly all its samples, a sleeper in none.
+    Before 3.13 the sampler says it cannot know (null), never guesses."""
+    code = (
+        "import holter, json, threading, time\n"
+        "def hog():\n"
+        "    t0 = time.time()\n"
+        "    while time.time() - t0 < 1.0:\n"
+        "        sum(range(3_000_000))\n"
+        "def nap():\n"
+        "    time.sleep(1.0)\n"
+        "s = holter.start(interval=0.002, serve=False)\n"
+        "a = threading.Thread(target=hog); b = threading.Thread(target=nap)\n"
+        "a.start(); b.start(); a.join(); b.join()\n"
+        "th = json.loads(holter.export('threads'))['threads']\n"
+        "print(json.dumps({'known': holter._sampling.status()['gil_known'],\n"
+        "                  'threads': {t['id']: t for t in th}, 'hog': a.ident, 'nap': b.ident}))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    r = json.loads(out.stdout)
+    hog, nap = r["threads"][str(r["hog"])], r["threads"][str(r["nap"])]
+    if sys.version_info >= (3, 13):
+        assert r["known"] is True
+        assert hog["gil_samples"] >= 0.8 * hog["samples"]
+        assert nap["gil_samples"] == 0
+    else:
+        assert r["known"] is False
+        assert hog["gil_samples"] is None and nap["gil_samples"] is None

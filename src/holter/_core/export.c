@@ -422,6 +422,13 @@ export_threads(profile_t *p, const export_query_t *q, size_t *len)
         uint64_t n = profile_stack_counts(p, q->window_s, (int)t, q->with_idle, counts, NULL);
         if (n == 0)
             continue;
+        uint64_t gil = 0;       /* since reset: cells keep the GIL flag */
+        for (uint32_t c = 0; c < p->cells.count; c++) {
+            uint32_t kl;
+            const prof_cell_t *k = intern_key(&p->cells, c, &kl);
+            if (k->thread == t && (k->idle & PROF_GIL))
+                gil += p->cell_counts[c];
+        }
         const prof_thread_t *th = profile_thread_at(p, t);
         char name[64];
         sampler_thread_name(th->id, name, sizeof(name));
@@ -430,6 +437,11 @@ export_threads(profile_t *p, const export_query_t *q, size_t *len)
         jsonbuf_key(&b, "native_id"); jsonbuf_uint(&b, th->native_id);
         jsonbuf_key(&b, "name");      jsonbuf_cstr(&b, name);
         jsonbuf_key(&b, "samples");   jsonbuf_uint(&b, n);
+        jsonbuf_key(&b, "gil_samples");
+        if (q->gil_known)
+            jsonbuf_uint(&b, gil);
+        else
+            jsonbuf_null(&b);
         jsonbuf_end_object(&b);
     }
     jsonbuf_end_array(&b);

@@ -23,6 +23,7 @@ typedef struct export_query {
     double      interval_s;  /* the sampling interval (weights, granularity) */
     double      elapsed_s;   /* seconds since start or reset */
     const char *mode;        /* "wall" or "cpu" */
+    int         gil_known;   /* this CPython tells who holds the GIL (3.13+) */
 } export_query_t;
 
 enum export_format {

@@ -149,7 +149,7 @@ profile_record_stack(profile_t *p, const prof_thread_t *thread, uint32_t stack,
         p->cell_counts = nc;
         p->cell_cap = ncap;
     }
-    prof_cell_t key = {stack, (uint16_t)tid, (uint16_t)(idle != 0)};
+    prof_cell_t key = {stack, (uint16_t)tid, (uint16_t)(idle & (PROF_IDLE | PROF_GIL))};
     uint32_t cell = tid == INTERN_NONE ? INTERN_NONE : intern_put(&p->cells, &key, sizeof(key));
     if (cell == INTERN_NONE) {
         p->lost += weight;
@@ -157,8 +157,8 @@ profile_record_stack(profile_t *p, const prof_thread_t *thread, uint32_t stack,
     }
     p->cell_counts[cell] += weight;
     for (uint32_t i = 0; i < weight; i++) {
-        p->ring[p->ring_pos % PROFILE_RING] = (prof_sample_t){t_ns, stack, (uint16_t)tid,
-                                                              (uint8_t)(idle != 0), 0};
+        p->ring[p->ring_pos % PROFILE_RING] = (prof_sample_t){
+            t_ns, stack, (uint16_t)tid, (uint8_t)((idle & PROF_IDLE) != 0), (uint8_t)((idle & PROF_GIL) != 0)};
         p->ring_pos++;
     }
     p->recorded += weight;
@@ -178,10 +178,11 @@ profile_stack_counts(const profile_t *p, double window_s, int thread, int with_i
         for (uint32_t c = 0; c < p->cells.count; c++) {
             uint32_t len;
             const prof_cell_t *k = intern_key(&p->cells, c, &len);
-            if ((thread >= 0 && k->thread != thread) || (k->idle && !with_idle))
+            int is_idle = k->idle & PROF_IDLE;
+            if ((thread >= 0 && k->thread != thread) || (is_idle && !with_idle))
                 continue;
             counts[k->stack] += p->cell_counts[c];
-            if (idle != NULL && k->idle)
+            if (idle != NULL && is_idle)
                 idle[k->stack] += p->cell_counts[c];
             total += p->cell_counts[c];
         }

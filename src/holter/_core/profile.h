@@ -43,7 +43,7 @@ typedef struct prof_thread {
 typedef struct prof_cell {
     uint32_t stack;         /* stack id */
     uint16_t thread;        /* thread id in the threads table */
-    uint16_t idle;          /* 0 or 1 */
+    uint16_t idle;          /* PROF_* flags */
 } prof_cell_t;
 
 typedef struct prof_sample {
@@ -51,7 +51,7 @@ typedef struct prof_sample {
     uint32_t stack;         /* stack id */
     uint16_t thread;        /* thread id in the threads table */
     uint8_t  idle;          /* 1: the thread used no CPU since the last round */
-    uint8_t  unused;
+    uint8_t  gil;           /* 1: it held the GIL (0 also where that cannot be known) */
 } prof_sample_t;
 
 typedef struct profile {
@@ -91,8 +91,12 @@ uint32_t profile_string(profile_t *p, const char *s, uint32_t len);
 uint32_t profile_func(profile_t *p, const prof_func_t *f);
 uint32_t profile_frame(profile_t *p, uint32_t func, int32_t line);
 
+/* Sample flags, passed as `idle`: */
+#define PROF_IDLE 1             /* the thread used no CPU since the last round */
+#define PROF_GIL  2             /* the thread held the GIL (where it can be known) */
+
 /* Counts `weight` samples of a thread whose stack is frames[0..n), root
- * first. Returns 0, or -1 (counted in p->lost) if a table is full. Lock
+ * first; `idle` holds PROF_* flags. Returns 0, or -1 (counted in p->lost) if a table is full. Lock
  * held. A thread past PROFILE_MAX_THREADS is counted as thread {0, 0},
  * "other threads", so a thread-per-request server keeps being profiled. */
 int profile_record(profile_t *p, const prof_thread_t *thread, const uint32_t *frames,

@@ -62,6 +62,9 @@ fill_version(py_layout_t *l)
         return;
     }
     l->interp_threads_head = d->interpreter_state.threads_head;
+    l->gil_known = 1;               /* the main interpreter's own GIL, inside it */
+    l->gil_locked = d->interpreter_state.gil_runtime_state_locked;
+    l->gil_holder = d->interpreter_state.gil_runtime_state_holder;
     l->ts_size = d->thread_state.size;
     l->ts_next = d->thread_state.next;
     l->ts_thread_id = d->thread_state.thread_id;

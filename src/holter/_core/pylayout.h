@@ -26,6 +26,9 @@ typedef struct py_layout {
 
     /* PyInterpreterState */
     size_t interp_threads_head;     /* PyThreadState *threads.head */
+    int    gil_known;               /* the fields below are filled (3.13+) */
+    size_t gil_locked;              /* int: the GIL is taken */
+    size_t gil_holder;              /* PyThreadState *: who took it last */
 
     /* PyThreadState */
     size_t ts_size;                 /* bytes to copy to reach every field below */

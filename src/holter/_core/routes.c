@@ -326,6 +326,7 @@ route_sampler(reply_t *r)
     jsonbuf_key(&b, "memory_bytes");   jsonbuf_uint(&b, h.memory_bytes);
     jsonbuf_key(&b, "memory_cap_bytes"); jsonbuf_uint(&b, h.memory_cap_bytes);
     jsonbuf_key(&b, "elapsed_s");      jsonbuf_double(&b, h.elapsed_s, 3);
+    jsonbuf_key(&b, "gil_known");      jsonbuf_bool(&b, h.gil_known);
     jsonbuf_end_object(&b);
     reply_json(r, &b);
 }
@@ -356,6 +357,7 @@ profile_query(routes_param_fn param, void *ctx, export_query_t *q, sampler_healt
     q->interval_s = h->interval_s;
     q->elapsed_s = h->elapsed_s;
     q->mode = mode_name(h->mode);
+    q->gil_known = h->gil_known;
 }
 
 static void

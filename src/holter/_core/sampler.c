@@ -334,7 +334,7 @@ walk_frames(uintptr_t frame, uint32_t *frames, uint32_t *n)
  * Returns 1 if a stack was recorded, 0 if none (no frames, idle in CPU
  * mode), -1 if torn. Profile lock held. */
 static int
-sample_thread(uintptr_t ts, uintptr_t *next, uint64_t now_ns)
+sample_thread(uintptr_t ts, uintptr_t *next, uint64_t now_ns, uintptr_t gil_holder)
 {
     unsigned char tb[HDR_MAX];
     if (s.l.ts_size > sizeof(tb) || safemem_read(tb, ts, s.l.ts_size) < 0)
@@ -368,8 +368,9 @@ sample_thread(uintptr_t ts, uintptr_t *next, uint64_t now_ns)
             return 0;
         idle = 0;
     }
+    int flags = (idle ? PROF_IDLE : 0) | (gil_holder == ts ? PROF_GIL : 0);
     if (still)                  /* has not run since: same stack */
-        return profile_record_stack(s.profile, &th, m->stack, 1, weight, now_ns) == 0 ? 1 : -1;
+        return profile_record_stack(s.profile, &th, m->stack, PROF_IDLE, weight, now_ns) == 0 ? 1 : -1;
 
     uint32_t frames[PROFILE_MAX_STACK];     /* innermost first */
     uint32_t n = 0;
@@ -390,7 +391,7 @@ sample_thread(uintptr_t ts, uintptr_t *next, uint64_t now_ns)
         frames[i] = frames[n - 1 - i];
         frames[n - 1 - i] = t;
     }
-    if (profile_record(s.profile, &th, frames, n, idle, weight, now_ns) < 0)
+    if (profile_record(s.profile, &th, frames, n, flags, weight, now_ns) < 0)
         return -1;
     m->stack = profile_last_stack(s.profile);
     return 1;
@@ -402,10 +403,16 @@ sample_round(void)
     uint64_t now = profile_now_ns();
     pthread_mutex_lock(&s.profile->lock);
     uintptr_t ts = safemem_word(s.l.interp + s.l.interp_threads_head);
+    uintptr_t gil_holder = 0;   /* the thread state holding the GIL, if known */
+    if (s.l.gil_known) {
+        int locked = 0;
+        if (safemem_read(&locked, s.l.interp + s.l.gil_locked, sizeof(locked)) == 0 && locked == 1)
+            gil_holder = safemem_word(s.l.interp + s.l.gil_holder);
+    }
     uint32_t threads = 0;
     while (ts != 0 && threads < MAX_THREADS_ROUND) {
         uintptr_t next = 0;
-        int rc = sample_thread(ts, &next, now);
+        int rc = sample_thread(ts, &next, now, gil_holder);
         if (rc < 0) {
             s.torn++;
             if (next == 0)
@@ -672,6 +679,7 @@ sampler_health(sampler_health_t *h)
     h->missed = s.missed;
     h->torn = s.torn;
     h->threads = s.threads_last;
+    h->gil_known = s.l.gil_known;
     if (s.profile != NULL) {
         pthread_mutex_lock(&s.profile->lock);
         h->lost = s.profile->lost;

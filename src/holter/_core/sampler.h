@@ -32,6 +32,7 @@ typedef struct sampler_health {
     uint32_t unique_frames;
     size_t   memory_bytes;
     size_t   memory_cap_bytes; /* the most memory_bytes can reach */
+    int      gil_known;        /* samples carry who held the GIL (3.13+) */
 } sampler_health_t;
 
 /* Starts sampling every `interval_s` seconds. `layout` must be ok and is
