@@ -208,7 +208,9 @@ profile_stack_counts(const profile_t *p, double window_s, int thread, int with_i
 int
 profile_thread_index(const profile_t *p, uint64_t id)
 {
-    for (uint32_t i = 0; i < p->threads.count; i++)
+    /* The newest thread with that id: the C library reuses the ids of
+     * threads that ended. */
+    for (uint32_t i = p->threads.count; i-- > 0;)
         if (profile_thread_at(p, i)->id == id)
             return (int)i;
     return -1;

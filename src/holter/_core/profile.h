@@ -119,7 +119,8 @@ int profile_record_stack(profile_t *p, const prof_thread_t *thread, uint32_t sta
 uint64_t profile_stack_counts(const profile_t *p, double window_s, int thread, int with_idle,
                               uint64_t *counts, uint64_t *idle);
 
-/* The thread index for a thread id (threading.get_ident()), or -1. */
+/* The index of the newest thread with id `id` (threading.get_ident()), or
+ * -1. */
 int profile_thread_index(const profile_t *p, uint64_t id);
 
 /* Accessors for ids handed out by the writers. */
