@@ -306,7 +306,9 @@ def test_window() -> None:
         assert samples_with(r[key], "phase_two") >= 500
     # one second at 500 Hz on one thread
     assert 150 <= r["top1"]["total"] <= 600, r["top1"]["total"]
-    assert total(r["last1"]) == r["top1"]["total"]
+    # Two exports a moment apart: the one-second window has slid by a sample
+    # or two between them.
+    assert abs(total(r["last1"]) - r["top1"]["total"]) <= 2 + r["top1"]["total"] // 100
 
 
 def test_thread_filter_idle_reset_and_names() -> None:
